@@ -1,0 +1,200 @@
+import MiniSearch from "minisearch";
+import { stemmer } from "stemmer";
+import { eng } from "stopword";
+import type { Catalogue } from "./catalogue.js";
+import type { Lens, Mode } from "./schema.js";
+
+/** A lens ranked against a problem. `score` is the final blended score (unitless, higher is better). */
+export interface RankedLens {
+  lens: Lens;
+  score: number;
+  /** Lexical (BM25+) score normalised to 0-1 against the best lens for this text. */
+  lexical: number;
+  /** Signal phrases of the lens found in the text. */
+  matched: string[];
+}
+
+/** A thinking mode ranked against a problem; `lenses` are its lens ids best first for this text. */
+export interface RankedMode {
+  mode: Mode;
+  /** 0-1, relative to the best mode for this text. */
+  match_score: number;
+  lenses: string[];
+}
+
+export interface Ranking {
+  lenses: RankedLens[];
+  modes: RankedMode[];
+}
+
+/** Tuning knobs for `rank`; the defaults were fitted on a development set, never on held-out problems. */
+export interface RankWeights {
+  /** Weight of a mode's support for its core lenses, relative to the lens's own lexical score. */
+  mode: number;
+  /** Bonus per multi-word signal phrase found verbatim (after stemming). */
+  phrase: number;
+  /** How fast a core lens's share of its mode decays with its position in the mode list. */
+  positionDecay: number;
+  /** How many top modes lend support to their lenses. */
+  supportingModes: number;
+}
+
+export const DEFAULT_WEIGHTS: RankWeights = { mode: 0.6, phrase: 0.15, positionDecay: 0.12, supportingModes: 3 };
+
+const STOPWORDS = new Set(eng);
+
+/** Lower-cases, drops stop words and one-letter tokens, and Porter-stems the rest. */
+export function processTerm(term: string): string | null {
+  const t = term.toLowerCase();
+  if (t.length < 2 || STOPWORDS.has(t) || /^\d+$/.test(t)) return null;
+  return stemmer(t);
+}
+
+/** Splits text into processed terms (the same analysis the index applies). */
+export function analyse(text: string): string[] {
+  const out: string[] = [];
+  for (const raw of text.split(/[^\p{L}\p{N}]+/u)) {
+    const t = raw && processTerm(raw);
+    if (t) out.push(t);
+  }
+  return out;
+}
+
+interface LensDoc {
+  id: string;
+  name: string;
+  aliases: string;
+  signals: string;
+  summary: string;
+  questions: string;
+  definition: string;
+}
+
+const FIELD_BOOST = { name: 4, aliases: 3, signals: 3, summary: 1.5, questions: 1, definition: 0.7 };
+
+/**
+ * Lexical index over the catalogue (MiniSearch, BM25+), combined with thinking modes.
+ *
+ * `rank(problem)` scores every lens by its own lexical match (name, aliases and signals boosted
+ * over summary, questions and definition), adds a bonus for whole signal phrases, then lets the
+ * best-matching modes lend support to their core lenses, so a lens central to the kind of
+ * problem ranks well even when the problem never names it.
+ */
+export class CatalogueIndex {
+  readonly catalogue: Catalogue;
+  readonly #lensIndex: MiniSearch<LensDoc>;
+  readonly #modeIndex: MiniSearch<{ id: string; text: string }>;
+  /** lens id → its multi-word signals, each as processed terms joined by spaces */
+  readonly #phrases = new Map<string, { signal: string; terms: string }[]>();
+  readonly #weights: RankWeights;
+
+  constructor(catalogue: Catalogue, weights: RankWeights = DEFAULT_WEIGHTS) {
+    this.catalogue = catalogue;
+    this.#weights = weights;
+    this.#lensIndex = new MiniSearch<LensDoc>({
+      fields: ["name", "aliases", "signals", "summary", "questions", "definition"],
+      processTerm,
+    });
+    this.#lensIndex.addAll(
+      catalogue.lenses.map((l) => ({
+        id: l.id,
+        name: l.name,
+        aliases: l.aliases.join(" | "),
+        signals: l.signals.join(" | "),
+        summary: l.summary,
+        questions: l.questions.join(" "),
+        definition: l.definition,
+      })),
+    );
+    this.#modeIndex = new MiniSearch({ fields: ["text"], processTerm });
+    this.#modeIndex.addAll(
+      catalogue.modes.map((m) => ({ id: m.id, text: [m.name, m.description, ...m.use_when].join(" ") })),
+    );
+    for (const l of catalogue.lenses) {
+      const phrases = l.signals
+        .map((signal) => ({ signal, terms: analyse(signal).join(" ") }))
+        .filter((p) => p.terms.includes(" "));
+      this.#phrases.set(l.id, phrases);
+    }
+  }
+
+  /**
+   * Ranks all lenses and modes against a problem statement (any length; cost grows with the
+   * number of distinct terms). Returns every lens with a non-zero score, best first, and every mode.
+   */
+  rank(text: string): Ranking {
+    const w = this.#weights;
+    const terms = analyse(text);
+    const query = [...new Set(terms)].join(" ");
+    const haystack = ` ${terms.join(" ")} `;
+
+    const lexical = new Map<string, number>();
+    if (query) {
+      const hits = this.#lensIndex.search(query, { boost: FIELD_BOOST, combineWith: "OR" });
+      const top = hits[0]?.score ?? 1;
+      for (const h of hits) lexical.set(String(h.id), h.score / top);
+    }
+    const matched = new Map<string, string[]>();
+    for (const [id, phrases] of this.#phrases) {
+      const found = phrases.filter((p) => haystack.includes(` ${p.terms} `)).map((p) => p.signal);
+      if (found.length > 0) matched.set(id, found);
+    }
+    const own = (id: string) => (lexical.get(id) ?? 0) + w.phrase * (matched.get(id)?.length ?? 0);
+
+    // Modes: their own text match plus the evidence of their core lenses.
+    const modeText = new Map<string, number>();
+    if (query) {
+      const hits = this.#modeIndex.search(query, { combineWith: "OR" });
+      const top = hits[0]?.score ?? 1;
+      for (const h of hits) modeText.set(String(h.id), h.score / top);
+    }
+    const share = (pos: number) => 1 / (1 + w.positionDecay * pos);
+    const modeRaw = this.catalogue.modes.map((mode) => {
+      const shares = mode.lenses.map((_, i) => share(i));
+      const total = shares.reduce((a, b) => a + b, 0);
+      const support = mode.lenses.reduce((sum, id, i) => sum + own(id) * (shares[i] ?? 0), 0) / total;
+      return { mode, raw: support + 0.5 * (modeText.get(mode.id) ?? 0) };
+    });
+    const bestMode = Math.max(...modeRaw.map((m) => m.raw), Number.MIN_VALUE);
+    const modeScores = modeRaw
+      .map(({ mode, raw }) => ({ mode, score: raw / bestMode }))
+      .sort((a, b) => b.score - a.score || a.mode.id.localeCompare(b.mode.id));
+
+    const boost = new Map<string, number>();
+    for (const { mode, score } of modeScores.slice(0, w.supportingModes)) {
+      mode.lenses.forEach((id, i) => boost.set(id, (boost.get(id) ?? 0) + score * share(i)));
+    }
+
+    const lenses: RankedLens[] = [];
+    for (const lens of this.catalogue.lenses) {
+      const score = own(lens.id) + w.mode * (boost.get(lens.id) ?? 0);
+      if (score > 0) {
+        lenses.push({ lens, score, lexical: lexical.get(lens.id) ?? 0, matched: matched.get(lens.id) ?? [] });
+      }
+    }
+    lenses.sort((a, b) => b.score - a.score || a.lens.id.localeCompare(b.lens.id));
+
+    const scoreOf = new Map(lenses.map((r) => [r.lens.id, r.score]));
+    const modes: RankedMode[] = modeScores.map(({ mode, score }) => ({
+      mode,
+      match_score: round(score),
+      lenses: [...mode.lenses].sort((a, b) => (scoreOf.get(b) ?? 0) - (scoreOf.get(a) ?? 0)).slice(0, 4),
+    }));
+    return { lenses, modes };
+  }
+
+  /**
+   * Short free-text search for people browsing the catalogue (`lens search`): prefix and fuzzy
+   * matching, best first. Scores are BM25+ values (unitless).
+   */
+  search(query: string, limit = 10): { lens: Lens; score: number }[] {
+    return this.#lensIndex
+      .search(query, { boost: FIELD_BOOST, prefix: true, fuzzy: 0.2, combineWith: "OR" })
+      .slice(0, limit)
+      .map((h) => ({ lens: this.catalogue.require(String(h.id)), score: round(h.score) }));
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

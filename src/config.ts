@@ -1,0 +1,102 @@
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { ErrorCode, LensbotError } from "./errors.js";
+
+/** The bundled catalogue: `lenses/` at the package root (this file sits one level below it in src/ and dist/). */
+export const BUNDLED_LENSES_DIR = fileURLToPath(new URL("../lenses/", import.meta.url));
+
+const optionalString = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v ? v : undefined));
+const number = (def: number, min: number, max: number) => z.coerce.number().min(min).max(max).default(def);
+
+const EnvSchema = z.object({
+  SLACK_BOT_TOKEN: optionalString.refine((v) => v === undefined || v.startsWith("xoxb-"), "must start with xoxb-"),
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_APP_TOKEN: optionalString.refine((v) => v === undefined || v.startsWith("xapp-"), "must start with xapp-"),
+  SLACK_API_URL: z.url().optional(),
+  ANTHROPIC_API_KEY: optionalString,
+  ANTHROPIC_BASE_URL: z.url().optional(),
+  REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
+  PORT: number(3000, 1, 65535),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  LENSES_DIR: z.string().default(BUNDLED_LENSES_DIR),
+  LENSBOT_MODEL_SUGGEST: optionalString,
+  LENSBOT_MODEL_ANALYZE: optionalString,
+  LENSBOT_MODEL_JUDGE: optionalString,
+  LENSBOT_MODEL_SYNTHESIZE: optionalString,
+  /** 0-1: analyses judged under this get one refinement pass. */
+  LENSBOT_QUALITY_BAR: number(0.6, 0, 1),
+  /** Lens analyses run at once per job. */
+  LENSBOT_CONCURRENCY: number(4, 1, 16),
+  /** Max characters of problem text; longer text is cut in the middle with a note. */
+  LENSBOT_MAX_PROBLEM_CHARS: number(16_000, 500, 200_000),
+  /** Token budget for a thread transcript (estimated at 4 chars per token). */
+  LENSBOT_THREAD_TOKENS: number(6_000, 500, 100_000),
+  /** Days an analysis record stays in Redis. */
+  LENSBOT_RECORD_TTL_DAYS: number(30, 1, 3650),
+  /** Anthropic SDK retries for 408/409/429/5xx (the only retry layer for model calls). */
+  LENSBOT_MODEL_RETRIES: number(2, 0, 10),
+  /** Worker concurrency (jobs at once per worker process). */
+  LENSBOT_WORKER_CONCURRENCY: number(4, 1, 64),
+});
+
+export type Config = ReturnType<typeof toConfig>;
+
+function toConfig(env: z.infer<typeof EnvSchema>) {
+  return {
+    slack: {
+      botToken: env.SLACK_BOT_TOKEN,
+      signingSecret: env.SLACK_SIGNING_SECRET,
+      appToken: env.SLACK_APP_TOKEN,
+      apiUrl: env.SLACK_API_URL,
+    },
+    anthropic: { apiKey: env.ANTHROPIC_API_KEY, baseURL: env.ANTHROPIC_BASE_URL, maxRetries: env.LENSBOT_MODEL_RETRIES },
+    models: {
+      ...(env.LENSBOT_MODEL_SUGGEST && { suggest: env.LENSBOT_MODEL_SUGGEST }),
+      ...(env.LENSBOT_MODEL_ANALYZE && { analyze: env.LENSBOT_MODEL_ANALYZE }),
+      ...(env.LENSBOT_MODEL_JUDGE && { judge: env.LENSBOT_MODEL_JUDGE }),
+      ...(env.LENSBOT_MODEL_SYNTHESIZE && { synthesize: env.LENSBOT_MODEL_SYNTHESIZE }),
+    },
+    redisUrl: env.REDIS_URL,
+    port: env.PORT,
+    logLevel: env.LOG_LEVEL,
+    lensesDir: env.LENSES_DIR,
+    qualityBar: env.LENSBOT_QUALITY_BAR,
+    concurrency: env.LENSBOT_CONCURRENCY,
+    maxProblemChars: env.LENSBOT_MAX_PROBLEM_CHARS,
+    threadTokens: env.LENSBOT_THREAD_TOKENS,
+    recordTtlSeconds: env.LENSBOT_RECORD_TTL_DAYS * 86_400,
+    workerConcurrency: env.LENSBOT_WORKER_CONCURRENCY,
+  };
+}
+
+/**
+ * Reads lensbot's configuration from environment variables (the only place that reads `process.env`).
+ * @throws LensbotError `config_invalid` listing every bad variable as `NAME: message` (values are never echoed).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new LensbotError(ErrorCode.ConfigInvalid, `Invalid configuration:\n  - ${lines.join("\n  - ")}`);
+  }
+  return toConfig(parsed.data);
+}
+
+/**
+ * Checks that what the Slack app needs is set: bot token and signing secret (HTTP), or bot
+ * token and app token (Socket Mode).
+ * @throws LensbotError `config_invalid` naming each missing variable.
+ */
+export function requireSlack(config: Config): Required<Pick<Config["slack"], "botToken">> & Config["slack"] {
+  const missing: string[] = [];
+  if (!config.slack.botToken) missing.push("SLACK_BOT_TOKEN");
+  if (!config.slack.appToken && !config.slack.signingSecret) missing.push("SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)");
+  if (missing.length > 0 || !config.slack.botToken) {
+    throw new LensbotError(ErrorCode.ConfigInvalid, `Missing configuration:\n  - ${missing.join("\n  - ")}`);
+  }
+  return { ...config.slack, botToken: config.slack.botToken };
+}

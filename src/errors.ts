@@ -1,0 +1,111 @@
+/**
+ * Coded errors, in one place. Each carries a stable `code` for logs and tests, a message for
+ * people (safe to show in Slack or a terminal) and optional `detail` that only goes to logs.
+ * Idea from bolt-js `errors.ts` (a code enum plus `asCodedError`).
+ */
+export const ErrorCode = {
+  ConfigInvalid: "config_invalid",
+  CatalogueInvalid: "catalogue_invalid",
+  UnknownLens: "unknown_lens",
+  EmptyInput: "empty_input",
+  ModelOutputInvalid: "model_output_invalid",
+  ModelUnavailable: "model_unavailable",
+  StepTimeout: "step_timeout",
+  Cancelled: "cancelled",
+  Internal: "internal",
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Base class for every error lensbot throws on purpose. */
+export class LensbotError extends Error {
+  readonly code: ErrorCode;
+  /** Extra context for logs; never shown to end users. */
+  readonly detail: unknown;
+
+  constructor(code: ErrorCode, message: string, options: { detail?: unknown; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = "LensbotError";
+    this.code = code;
+    this.detail = options.detail;
+  }
+}
+
+/** A lens file, modes file or cross-reference in the catalogue is wrong. `problems` lists `file: field: message`. */
+export class CatalogueError extends LensbotError {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(ErrorCode.CatalogueInvalid, `Lens catalogue is invalid:\n  - ${problems.join("\n  - ")}`);
+    this.name = "CatalogueError";
+    this.problems = problems;
+  }
+}
+
+/** A lens name or id that the catalogue does not know; `suggestions` are the closest real names. */
+export class UnknownLensError extends LensbotError {
+  readonly input: string;
+  readonly suggestions: string[];
+  constructor(input: string, suggestions: string[]) {
+    const hint = suggestions.length > 0 ? ` Did you mean ${suggestions.map((s) => `"${s}"`).join(", ")}?` : "";
+    super(ErrorCode.UnknownLens, `Unknown lens "${input}".${hint}`);
+    this.name = "UnknownLensError";
+    this.input = input;
+    this.suggestions = suggestions;
+  }
+}
+
+/** The model's answer was not valid JSON or broke the step's schema, even after one repair attempt. */
+export class ModelOutputError extends LensbotError {
+  readonly step: string;
+  readonly issues: string[];
+  constructor(step: string, issues: string[], raw?: string) {
+    super(
+      ErrorCode.ModelOutputInvalid,
+      `The model's answer for ${step} was invalid after a repair attempt: ${issues.slice(0, 5).join("; ")}`,
+      { detail: raw === undefined ? undefined : { raw: raw.slice(0, 2000) } },
+    );
+    this.name = "ModelOutputError";
+    this.step = step;
+    this.issues = issues;
+  }
+}
+
+/** The model API could not be reached or kept failing after the SDK's own retries. */
+export class ModelUnavailableError extends LensbotError {
+  readonly status: number | undefined;
+  constructor(step: string, status: number | undefined, cause: unknown) {
+    super(
+      ErrorCode.ModelUnavailable,
+      `The model service did not answer ${step}${status ? ` (HTTP ${status})` : ""}.`,
+      { cause },
+    );
+    this.name = "ModelUnavailableError";
+    this.status = status;
+  }
+}
+
+/** A pipeline step ran past its time limit (ms). */
+export class StepTimeoutError extends LensbotError {
+  constructor(step: string, ms: number) {
+    super(ErrorCode.StepTimeout, `${step} took longer than ${ms} ms and was stopped.`);
+    this.name = "StepTimeoutError";
+  }
+}
+
+/** Work was cancelled through an AbortSignal. */
+export class CancelledError extends LensbotError {
+  constructor(reason?: unknown) {
+    super(ErrorCode.Cancelled, "The analysis was cancelled.", { cause: reason });
+    this.name = "CancelledError";
+  }
+}
+
+/** Wraps anything thrown into a LensbotError, keeping coded errors as they are. */
+export function asLensbotError(err: unknown): LensbotError {
+  if (err instanceof LensbotError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new LensbotError(ErrorCode.Internal, "Something went wrong inside lensbot.", {
+    detail: message,
+    cause: err,
+  });
+}

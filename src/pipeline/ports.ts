@@ -1,0 +1,53 @@
+import type { Lens } from "../catalogue/schema.js";
+import type { Ranking } from "../catalogue/search.js";
+import type { LensAnalysis, ModeSuggestion, Problem, Synthesis } from "./schemas.js";
+
+/** Passed to every engine call; engines must stop work and reject when `signal` aborts. */
+export interface StepContext {
+  signal: AbortSignal;
+}
+
+export interface SuggestRequest {
+  problem: Problem;
+  /** The catalogue index's ranking of this problem: the shortlist an engine chooses from. */
+  ranking: Ranking;
+}
+
+export interface AnalyzeRequest {
+  problem: Problem;
+  lens: Lens;
+  /** Every lens of this run, in a fixed order (the same for each lens call, so prompts can share a cached prefix). */
+  runLenses: Lens[];
+}
+
+export interface SynthesizeRequest {
+  problem: Problem;
+  suggestion: ModeSuggestion;
+  analyses: LensAnalysis[];
+}
+
+/**
+ * A thinking engine: the three pipeline steps. Two live in `src/engines/`: `claude` (model-written)
+ * and `offline` (catalogue-only). Engines throw LensbotError subclasses on failure.
+ */
+export interface Engine {
+  readonly name: "claude" | "offline";
+  suggest(req: SuggestRequest, ctx: StepContext): Promise<ModeSuggestion>;
+  analyze(req: AnalyzeRequest, ctx: StepContext): Promise<LensAnalysis>;
+  synthesize(req: SynthesizeRequest, ctx: StepContext): Promise<Synthesis>;
+}
+
+export type StepName = "suggest" | "analyze" | "synthesize";
+
+/**
+ * Receives each result the moment it exists: the CLI prints it, the Slack publisher posts it.
+ * Every method is optional and may be async; the pipeline awaits it, so a sink that throws fails the run.
+ */
+export interface Sink {
+  suggestion?(suggestion: ModeSuggestion): void | Promise<void>;
+  lensStarted?(lens: Lens): void | Promise<void>;
+  lensDone?(analysis: LensAnalysis): void | Promise<void>;
+  lensFailed?(lens: Lens, error: Error): void | Promise<void>;
+  synthesisStarted?(): void | Promise<void>;
+  synthesis?(synthesis: Synthesis): void | Promise<void>;
+}

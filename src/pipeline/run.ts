@@ -1,0 +1,143 @@
+import pLimit from "p-limit";
+import type { Catalogue } from "../catalogue/catalogue.js";
+import type { Lens } from "../catalogue/schema.js";
+import type { CatalogueIndex } from "../catalogue/search.js";
+import { CancelledError, StepTimeoutError } from "../errors.js";
+import type { Engine, Sink, StepContext } from "./ports.js";
+import type { AnalysisResult, LensAnalysis, ModeSuggestion, Problem } from "./schemas.js";
+
+/** Per-step time limits in ms. */
+export interface StepTimeouts {
+  suggest: number;
+  analyze: number;
+  synthesize: number;
+}
+
+export const DEFAULT_TIMEOUTS: StepTimeouts = { suggest: 60_000, analyze: 180_000, synthesize: 180_000 };
+
+export interface RunOptions {
+  problem: Problem;
+  catalogue: Catalogue;
+  index: CatalogueIndex;
+  engine: Engine;
+  sink?: Sink;
+  signal?: AbortSignal;
+  /** Lens ids chosen by the user; skips the engine's lens choice. Must exist in the catalogue. */
+  lensIds?: string[];
+  /** How many lens analyses run at once. Default 4. */
+  concurrency?: number;
+  timeouts?: Partial<StepTimeouts>;
+  /** Clock in ms, injectable for tests. Default `performance.now`. */
+  now?: () => number;
+}
+
+/**
+ * Runs one step under the run's AbortSignal and a time limit of `ms`.
+ * @throws StepTimeoutError when the limit passes; CancelledError when the run is aborted.
+ */
+async function step<T>(
+  name: string,
+  ms: number,
+  parent: AbortSignal | undefined,
+  fn: (ctx: StepContext) => Promise<T>,
+): Promise<T> {
+  if (parent?.aborted) throw new CancelledError(parent.reason);
+  const timeout = AbortSignal.timeout(ms);
+  const signal = parent ? AbortSignal.any([parent, timeout]) : timeout;
+  const aborted = new Promise<never>((_, reject) => {
+    signal.addEventListener(
+      "abort",
+      () => reject(timeout.aborted ? new StepTimeoutError(name, ms) : new CancelledError(parent?.reason)),
+      { once: true },
+    );
+  });
+  aborted.catch(() => {}); // observed through the race below
+  return Promise.race([fn({ signal }), aborted]);
+}
+
+/** The user picked the lenses: keep the index's modes, and say the lenses were chosen by hand. */
+function suggestionForChosen(lenses: Lens[], modes: ModeSuggestion["modes"]): ModeSuggestion {
+  return {
+    source: "offline",
+    modes,
+    lenses: lenses.map((l) => ({ id: l.id, name: l.name, match_score: 1, reason: "Chosen by you." })),
+  };
+}
+
+/**
+ * The lens pipeline: suggest_thinking_mode → analyze_with_lens ×N (in parallel, bounded) →
+ * synthesize_solution. Each result goes to `sink` as soon as it exists.
+ *
+ * A lens whose analysis fails is reported to the sink and listed in `failures`; the run goes on
+ * with the others. If every lens fails, the first error is thrown.
+ * @throws CancelledError, StepTimeoutError, or an engine's LensbotError.
+ */
+export async function runPipeline(options: RunOptions): Promise<AnalysisResult> {
+  const { problem, catalogue, index, engine, sink = {}, signal } = options;
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const now = options.now ?? (() => performance.now());
+  const started = now();
+  const ranking = index.rank([problem.text, problem.context ?? ""].join("\n"));
+
+  let suggestion: ModeSuggestion;
+  if (options.lensIds && options.lensIds.length > 0) {
+    const chosen = options.lensIds.map((id) => catalogue.require(id));
+    const modes = ranking.modes.slice(0, 2).map((m) => ({
+      id: m.mode.id,
+      name: m.mode.name,
+      emoji: m.mode.emoji,
+      match_score: m.match_score,
+      reason: m.mode.description,
+    }));
+    suggestion = suggestionForChosen(chosen, modes);
+  } else {
+    suggestion = await step("suggest_thinking_mode", timeouts.suggest, signal, (ctx) =>
+      engine.suggest({ problem, ranking }, ctx),
+    );
+  }
+  await sink.suggestion?.(suggestion);
+
+  const runLenses = suggestion.lenses.map((l) => catalogue.require(l.id));
+  const limit = pLimit(Math.max(1, options.concurrency ?? 4));
+  const failures: AnalysisResult["failures"] = [];
+  const errors: Error[] = [];
+  const settled = await Promise.all(
+    runLenses.map((lens) =>
+      limit(async (): Promise<LensAnalysis | undefined> => {
+        await sink.lensStarted?.(lens);
+        try {
+          const analysis = await step(`analyze_with_lens (${lens.name})`, timeouts.analyze, signal, (ctx) =>
+            engine.analyze({ problem, lens, runLenses }, ctx),
+          );
+          await sink.lensDone?.(analysis);
+          return analysis;
+        } catch (err) {
+          const error = err instanceof Error ? err : new Error(String(err));
+          if (error instanceof CancelledError) throw error;
+          errors.push(error);
+          failures.push({ lens_id: lens.id, reason: error.message });
+          await sink.lensFailed?.(lens, error);
+          return undefined;
+        }
+      }),
+    ),
+  );
+  const analyses = settled.filter((a): a is LensAnalysis => a !== undefined);
+  if (analyses.length === 0 && errors[0]) throw errors[0];
+
+  await sink.synthesisStarted?.();
+  const synthesis = await step("synthesize_solution", timeouts.synthesize, signal, (ctx) =>
+    engine.synthesize({ problem, suggestion, analyses }, ctx),
+  );
+  await sink.synthesis?.(synthesis);
+
+  return {
+    problem,
+    engine: engine.name,
+    suggestion,
+    analyses,
+    synthesis,
+    failures,
+    elapsed_ms: Math.round(now() - started),
+  };
+}
