@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { load as parseYaml } from "js-yaml";
 import type { z } from "zod";
 import { CatalogueError } from "../errors.js";
 import { Catalogue } from "./catalogue.js";

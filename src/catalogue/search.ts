@@ -37,11 +37,38 @@ export interface RankWeights {
   positionDecay: number;
   /** How many top modes lend support to their lenses. */
   supportingModes: number;
+  /**
+   * Weight of a lens's centrality: how many modes list it as a core lens, and how early. Broad
+   * lenses (Pace Layering, Feedback Loops) apply to most problems; this lets them surface when
+   * the text names none of their signals.
+   */
+  centrality: number;
+  /**
+   * Extra weight for standout lexical matches (lexical score to the 4th power): a lens the text
+   * clearly names or describes should beat broad lenses, while weak matches stay below them.
+   */
+  standout: number;
 }
 
-export const DEFAULT_WEIGHTS: RankWeights = { mode: 0.6, phrase: 0.15, positionDecay: 0.12, supportingModes: 3 };
+export const DEFAULT_WEIGHTS: RankWeights = {
+  mode: 1.5,
+  phrase: 0.15,
+  positionDecay: 0.12,
+  supportingModes: 3,
+  centrality: 1.5,
+  standout: 0,
+};
 
 const STOPWORDS = new Set(eng);
+
+/**
+ * Words that say "please help" rather than what the problem is. Everyone who asks lensbot is
+ * stuck and wants a fresh perspective, so these carry no information about which lens fits;
+ * they are dropped from queries (not from the index, so `lens search stuck` still works).
+ */
+const HELP_SEEKING = new Set(
+  ["help", "stuck", "fresh", "perspective", "role", "break", "breakthrough", "missing", "tried", "everything", "advice", "idea", "ideas", "suggest", "suggestions", "think", "thoughts", "please", "need", "want", "wondering", "question", "questions", "approach", "solve", "solution", "problem", "problems"].map((w) => stemmer(w)),
+);
 
 /** Lower-cases, drops stop words and one-letter tokens, and Porter-stems the rest. */
 export function processTerm(term: string): string | null {
@@ -87,6 +114,8 @@ export class CatalogueIndex {
   /** lens id → its multi-word signals, each as processed terms joined by spaces */
   readonly #phrases = new Map<string, { signal: string; terms: string }[]>();
   readonly #weights: RankWeights;
+  /** lens id → centrality in 0-1 (see RankWeights.centrality) */
+  readonly #centrality = new Map<string, number>();
 
   constructor(catalogue: Catalogue, weights: RankWeights = DEFAULT_WEIGHTS) {
     this.catalogue = catalogue;
@@ -110,6 +139,12 @@ export class CatalogueIndex {
     this.#modeIndex.addAll(
       catalogue.modes.map((m) => ({ id: m.id, text: [m.name, m.description, ...m.use_when].join(" ") })),
     );
+    const share = (pos: number) => 1 / (1 + weights.positionDecay * pos);
+    for (const mode of catalogue.modes) {
+      mode.lenses.forEach((id, i) => this.#centrality.set(id, (this.#centrality.get(id) ?? 0) + share(i)));
+    }
+    const maxCentrality = Math.max(...this.#centrality.values(), 1);
+    for (const [id, c] of this.#centrality) this.#centrality.set(id, c / maxCentrality);
     for (const l of catalogue.lenses) {
       const phrases = l.signals
         .map((signal) => ({ signal, terms: analyse(signal).join(" ") }))
@@ -124,7 +159,7 @@ export class CatalogueIndex {
    */
   rank(text: string): Ranking {
     const w = this.#weights;
-    const terms = analyse(text);
+    const terms = analyse(text).filter((t) => !HELP_SEEKING.has(t));
     const query = [...new Set(terms)].join(" ");
     const haystack = ` ${terms.join(" ")} `;
 
@@ -140,6 +175,7 @@ export class CatalogueIndex {
       if (found.length > 0) matched.set(id, found);
     }
     const own = (id: string) => (lexical.get(id) ?? 0) + w.phrase * (matched.get(id)?.length ?? 0);
+    const standout = (id: string) => w.standout * (lexical.get(id) ?? 0) ** 4;
 
     // Modes: their own text match plus the evidence of their core lenses.
     const modeText = new Map<string, number>();
@@ -167,7 +203,11 @@ export class CatalogueIndex {
 
     const lenses: RankedLens[] = [];
     for (const lens of this.catalogue.lenses) {
-      const score = own(lens.id) + w.mode * (boost.get(lens.id) ?? 0);
+      const score =
+        own(lens.id) +
+        standout(lens.id) +
+        w.mode * (boost.get(lens.id) ?? 0) +
+        w.centrality * (this.#centrality.get(lens.id) ?? 0);
       if (score > 0) {
         lenses.push({ lens, score, lexical: lexical.get(lens.id) ?? 0, matched: matched.get(lens.id) ?? [] });
       }

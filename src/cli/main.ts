@@ -4,11 +4,10 @@ import type { Catalogue } from "../catalogue/catalogue.js";
 import { loadCatalogue } from "../catalogue/load.js";
 import { CatalogueIndex } from "../catalogue/search.js";
 import { type Config, loadConfig } from "../config.js";
-import { createEngine, defaultEngineName, type EngineName } from "../engines/index.js";
+import type { EngineName } from "../engines/index.js";
 import { ErrorCode, LensbotError, UnknownLensError } from "../errors.js";
 import { prepareProblem } from "../pipeline/input.js";
 import type { Sink } from "../pipeline/ports.js";
-import { runPipeline } from "../pipeline/run.js";
 import { renderAnalysis, renderLens, renderModes, renderSuggestion, renderSynthesis } from "./render.js";
 
 /** Where the CLI reads and writes; injectable so tests run it in-process. */
@@ -144,6 +143,9 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
           ? catalogue.resolveAll(opts.lenses.split(",").map((s) => s.trim()).filter(Boolean)).map((l) => l.id)
           : undefined;
         const problem = await problemFrom(words, opts);
+        // Loaded here so `suggest`, `show` and `search` start fast without the SDK.
+        const { createEngine, defaultEngineName } = await import("../engines/index.js");
+        const { runPipeline } = await import("../pipeline/run.js");
         const engine = createEngine(opts.engine ?? defaultEngineName(config), config, catalogue);
         const name = (id: string) => catalogue.get(id)?.name ?? id;
         if (!opts.json) for (const note of problem.notes) out(`Note: ${note}\n`);
