@@ -1,0 +1,126 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.js";
+import { OFFLINE_LABEL } from "../../src/pipeline/schemas.js";
+
+const run = promisify(execFile);
+
+/** Runs the CLI in-process with captured output and no API key (offline engine). */
+async function lens(args: string[], stdin = "") {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(args, {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s), isTTY: false },
+    stdin: Object.assign(Readable.from(stdin ? [stdin] : []), { isTTY: false }),
+    env: {},
+  });
+  return { code, stdout, stderr };
+}
+
+const PROBLEM = "Our dashboard API is stuck at 350 ms despite caching, indexes and pooling; we need 150 ms.";
+
+describe("lens suggest", () => {
+  it("prints the JSON contract: ranked lenses and modes", async () => {
+    const { code, stdout } = await lens(["suggest", "--json", PROBLEM]);
+    expect(code).toBe(0);
+    const out = JSON.parse(stdout) as {
+      lenses: { id: string; name: string; aliases: string[]; score: number }[];
+      modes: { id: string; name: string; match_score: number; lenses: string[] }[];
+    };
+    expect(out.lenses.length).toBeGreaterThanOrEqual(5);
+    for (const l of out.lenses) expect(Object.keys(l).sort()).toEqual(["aliases", "id", "name", "score"]);
+    const scores = out.lenses.map((l) => l.score);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    expect(out.modes.length).toBeGreaterThanOrEqual(6);
+    expect(Object.keys(out.modes[0] ?? {}).sort()).toEqual(["id", "lenses", "match_score", "name"]);
+  });
+
+  it("reads the problem from a file and from stdin", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lens-cli-"));
+    const file = join(dir, "p.txt");
+    writeFileSync(file, PROBLEM);
+    const fromFile = await lens(["suggest", "--json", "--file", file]);
+    const fromStdin = await lens(["suggest", "--json"], PROBLEM);
+    const fromArg = await lens(["suggest", "--json", PROBLEM]);
+    expect(JSON.parse(fromFile.stdout).lenses).toEqual(JSON.parse(fromArg.stdout).lenses);
+    expect(JSON.parse(fromStdin.stdout).lenses).toEqual(JSON.parse(fromArg.stdout).lenses);
+  });
+});
+
+describe("lens analyze (offline)", () => {
+  it("prints the mode, one card per lens and the checklist, labelled offline", async () => {
+    const { code, stdout } = await lens(["analyze", "--lenses", "theory of constraints,tail-latency", PROBLEM]);
+    expect(code).toBe(0);
+    expect(stdout).toContain("== Theory of Constraints [offline");
+    expect(stdout).toContain("== Tail at Scale [offline");
+    expect(stdout).toContain("== Checklist [offline");
+    expect(stdout).toContain(OFFLINE_LABEL);
+  });
+
+  it("prints the whole result as JSON", async () => {
+    const { code, stdout } = await lens(["analyze", "--json", "--engine", "offline", PROBLEM]);
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout);
+    expect(result.engine).toBe("offline");
+    expect(result.analyses.length).toBe(result.suggestion.lenses.length);
+    expect(result.synthesis.source).toBe("offline");
+  });
+
+  it("gives a usage message and exit 2 for empty text", async () => {
+    const { code, stderr, stdout } = await lens(["analyze", "   "]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/No problem text/);
+    expect(stdout).toBe("");
+  });
+
+  it("cuts 40,000+ characters with a visible note instead of failing", async () => {
+    const { code, stdout } = await lens(["analyze", `${PROBLEM} ${"more detail ".repeat(4000)}`]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/Note: The problem was 48,\d{3} characters/);
+  });
+
+  it("answers an unknown lens with did-you-mean and exit 2", async () => {
+    const { code, stderr } = await lens(["analyze", "--lenses", "pace layring", PROBLEM]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('Unknown lens "pace layring". Did you mean "Pace Layering"');
+  });
+
+  it("refuses the claude engine without an API key", async () => {
+    const { code, stderr } = await lens(["analyze", "--engine", "claude", PROBLEM]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("ANTHROPIC_API_KEY");
+  });
+});
+
+describe("lens show, search, modes", () => {
+  it("shows a lens by alias", async () => {
+    const { code, stdout } = await lens(["show", "fishbone", "diagram"]);
+    expect(code).toBe(0);
+    expect(stdout).toContain("Ishikawa Diagram  [ishikawa-diagram]");
+    expect(stdout).toContain("Origin: ");
+  });
+
+  it("searches and lists modes", async () => {
+    expect((await lens(["search", "retry", "storm"])).stdout).toContain("Cascading Failure");
+    const modes = await lens(["modes", "--json"]);
+    expect(JSON.parse(modes.stdout).map((m: { id: string }) => m.id)).toContain("reliability");
+  });
+});
+
+describe("the installed bin", () => {
+  it("runs as a real process and exits 2 on bad usage", async () => {
+    const bin = join(import.meta.dirname, "../../bin/lens.js");
+    const ok = await run("node", [bin, "suggest", "--json", PROBLEM], { env: { PATH: process.env.PATH } });
+    expect(JSON.parse(ok.stdout).lenses.length).toBeGreaterThan(0);
+    // No text and an empty stdin: a usage message and exit 2.
+    const empty = run("node", [bin, "suggest"], { env: { PATH: process.env.PATH } });
+    empty.child.stdin?.end();
+    await expect(empty).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("No problem text") });
+  });
+});

@@ -1,0 +1,667 @@
+/**
+ * A loopback fake of the Slack Web API (`POST /api/<method>`), reached by the real `@slack/web-api`
+ * `WebClient` through its `slackApiUrl` option. It keeps a small in-memory workspace (channels with
+ * messages and threads, users, the bot's own identity), records every call with its decoded
+ * arguments, and can be scripted to answer rate limits (HTTP 429 + Retry-After) or platform errors.
+ *
+ * Deliberate simplifications, compared with real Slack:
+ * - channels spring into existence on the first `chat.postMessage` (or `seedThread`/`addChannel`);
+ * - `conversations.replies` returns the thread root once, on the first page only;
+ * - `chat.postMessage` with a `thread_ts` that matches no message answers `thread_not_found`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** One recorded Web API call. */
+export interface SlackCall {
+  /** The method name, e.g. `chat.postMessage`. */
+  method: string;
+  /** Decoded arguments: JSON-encoded form fields (blocks, view, …) are parsed back into values. */
+  args: Record<string, unknown>;
+  /** ms since the fake started (performance.now based). */
+  at: number;
+  /** The token the call carried (Authorization header, or a `token` field), if any. */
+  token?: string;
+  /** HTTP status the fake answered with (200 or 429). */
+  status: number;
+  /** The `error` of an `{ ok: false }` answer, if the call failed. */
+  error?: string;
+}
+
+/** A message as the fake stores it and serves it back. */
+export interface SlackMessage {
+  type: "message";
+  ts: string;
+  text: string;
+  thread_ts?: string;
+  subtype?: string;
+  user?: string;
+  bot_id?: string;
+  app_id?: string;
+  team?: string;
+  blocks?: unknown[];
+  attachments?: unknown[];
+  metadata?: unknown;
+  parent_user_id?: string;
+  reply_count?: number;
+  reply_users?: string[];
+  reply_users_count?: number;
+  latest_reply?: string;
+  edited?: { user: string; ts: string };
+}
+
+/** A user profile as `users.info` serves it. */
+export interface SlackUser {
+  id: string;
+  team_id: string;
+  name: string;
+  real_name: string;
+  deleted: boolean;
+  is_bot: boolean;
+  tz: string;
+  profile: {
+    real_name: string;
+    display_name: string;
+    real_name_normalized: string;
+    display_name_normalized: string;
+    bot_id?: string;
+  };
+}
+
+/** An ephemeral message recorded by `chat.postEphemeral`. */
+export interface SlackEphemeral {
+  channel: string;
+  user: string;
+  message_ts: string;
+  text: string;
+  thread_ts?: string;
+  blocks?: unknown[];
+}
+
+/** A message to seed into a thread; the first one of a `seedThread` call becomes the root. */
+export interface SeedMessage {
+  user?: string;
+  bot_id?: string;
+  text: string;
+  subtype?: string;
+  blocks?: unknown[];
+}
+
+/** The bot's own identity, as `auth.test` reports it. */
+export interface BotIdentity {
+  user_id: string;
+  bot_id: string;
+  app_id: string;
+  user: string;
+  team_id: string;
+  team: string;
+  url: string;
+}
+
+export interface FakeSlackOptions {
+  /** When set, only this exact token is accepted; otherwise any `xoxb-…` token is. */
+  token?: string;
+  /** Overrides parts of the bot identity. */
+  bot?: Partial<BotIdentity>;
+}
+
+interface Channel {
+  id: string;
+  name: string;
+  /** Kept in ts order (ts values are handed out increasingly). */
+  messages: SlackMessage[];
+}
+
+interface ScriptedFailure {
+  times: number;
+  error: string;
+}
+
+type Args = Record<string, unknown>;
+type Answer = { ok: true; [key: string]: unknown } | { ok: false; error: string; [key: string]: unknown };
+
+const DEFAULT_BOT: BotIdentity = {
+  user_id: "UBOT00001",
+  bot_id: "BBOT00001",
+  app_id: "AAPP00001",
+  user: "lensbot",
+  team_id: "TFAKE0001",
+  team: "Fake Workspace",
+  url: "https://fake-workspace.slack.com/",
+};
+
+/** Form fields whose values are free text and must never be JSON-decoded. */
+const PLAIN_TEXT_FIELDS = new Set(["text", "markdown_text", "fallback", "title", "name", "username"]);
+const TS_BASE_SECONDS = 1_700_000_000;
+
+/** Handlers for the implemented methods. */
+type Handler = (args: Args) => Answer;
+
+export class FakeSlack {
+  /** The bot identity `auth.test` answers with; its user is also known to `users.info`. */
+  readonly bot: BotIdentity;
+  /** Base URL for `new WebClient(token, { slackApiUrl: fake.apiUrl })`; ends in `/api/`. */
+  apiUrl = "";
+
+  #server: Server;
+  #started = performance.now();
+  #token: string | undefined;
+  #calls: SlackCall[] = [];
+  #channels = new Map<string, Channel>();
+  #users = new Map<string, SlackUser>();
+  #ephemerals: SlackEphemeral[] = [];
+  #views = new Map<string, Record<string, unknown>>();
+  #rateLimits = new Map<string, { times: number; retryAfter: number }>();
+  #failures = new Map<string, ScriptedFailure>();
+  #tsSeq = 0;
+  #viewSeq = 0;
+  #handlers: Record<string, Handler> = {
+    "auth.test": () => this.#authTest(),
+    "chat.postMessage": (a) => this.#postMessage(a),
+    "chat.update": (a) => this.#update(a),
+    "chat.postEphemeral": (a) => this.#postEphemeral(a),
+    "chat.getPermalink": (a) => this.#getPermalink(a),
+    "conversations.replies": (a) => this.#replies(a),
+    "conversations.history": (a) => this.#history(a),
+    "users.info": (a) => this.#usersInfo(a),
+    "views.publish": (a) => this.#viewsPublish(a),
+  };
+
+  private constructor(options: FakeSlackOptions) {
+    this.#token = options.token;
+    this.bot = { ...DEFAULT_BOT, ...options.bot };
+    this.#addBotUser();
+    this.#server = createServer((req, res) => void this.#handle(req, res));
+  }
+
+  /** Starts a fake on a free loopback port. */
+  static async start(options: FakeSlackOptions = {}): Promise<FakeSlack> {
+    const fake = new FakeSlack(options);
+    await new Promise<void>((resolve) => fake.#server.listen(0, "127.0.0.1", resolve));
+    fake.apiUrl = `http://127.0.0.1:${(fake.#server.address() as AddressInfo).port}/api/`;
+    return fake;
+  }
+
+  /** Stops the server, dropping open connections. */
+  async close(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  /** Forgets all calls, channels, messages, users (except the bot), views and scripted answers. */
+  reset(): void {
+    this.#calls = [];
+    this.#channels.clear();
+    this.#users.clear();
+    this.#addBotUser();
+    this.#ephemerals = [];
+    this.#views.clear();
+    this.#rateLimits.clear();
+    this.#failures.clear();
+    this.#tsSeq = 0;
+    this.#viewSeq = 0;
+  }
+
+  // ---- inspection -------------------------------------------------------------------------------
+
+  /** Recorded calls in arrival order, optionally only those of one method. */
+  calls(method?: string): SlackCall[] {
+    return method === undefined ? [...this.#calls] : this.#calls.filter((c) => c.method === method);
+  }
+
+  /** All messages of a channel (roots and replies) in ts order; copies. Empty for unknown channels. */
+  messages(channel: string): SlackMessage[] {
+    return structuredClone(this.#channels.get(channel)?.messages ?? []);
+  }
+
+  /** A thread's root followed by its replies, in ts order; copies. Empty when there is no such message. */
+  thread(channel: string, thread_ts: string): SlackMessage[] {
+    const ch = this.#channels.get(channel);
+    if (!ch) return [];
+    return structuredClone(this.#threadOf(ch, thread_ts));
+  }
+
+  /** Ephemeral messages posted so far, optionally only those for one user. */
+  ephemerals(user?: string): SlackEphemeral[] {
+    const all = structuredClone(this.#ephemerals);
+    return user === undefined ? all : all.filter((e) => e.user === user);
+  }
+
+  /** The view last published to a user's App Home through `views.publish`, if any. */
+  publishedView(userId: string): Record<string, unknown> | undefined {
+    const view = this.#views.get(userId);
+    return view && structuredClone(view);
+  }
+
+  // ---- seeding ----------------------------------------------------------------------------------
+
+  /** Adds (or replaces) a workspace user; `display_name` defaults to `name`. */
+  addUser(user: { id: string; name: string; real_name: string; display_name?: string; is_bot?: boolean; tz?: string }): SlackUser {
+    const stored: SlackUser = {
+      id: user.id,
+      team_id: this.bot.team_id,
+      name: user.name,
+      real_name: user.real_name,
+      deleted: false,
+      is_bot: user.is_bot ?? false,
+      tz: user.tz ?? "Europe/London",
+      profile: {
+        real_name: user.real_name,
+        display_name: user.display_name ?? user.name,
+        real_name_normalized: user.real_name,
+        display_name_normalized: user.display_name ?? user.name,
+      },
+    };
+    this.#users.set(user.id, stored);
+    return structuredClone(stored);
+  }
+
+  /** Creates a channel ahead of time (channels are also created by their first message). */
+  addChannel(id: string, name = id.toLowerCase()): void {
+    if (!this.#channels.has(id)) this.#channels.set(id, { id, name, messages: [] });
+  }
+
+  /**
+   * Builds a thread in one go: the first message is the root, the rest are replies. Each message gets
+   * a fresh increasing ts. Returns the root ts and every ts in order (root first).
+   */
+  seedThread(channel: string, messages: SeedMessage[]): { thread_ts: string; tss: string[] } {
+    const [first, ...rest] = messages;
+    if (!first) throw new Error("seedThread needs at least one message");
+    const ch = this.#channel(channel);
+    const root = this.#store(ch, this.#seeded(first), undefined);
+    const tss = [root.ts];
+    for (const m of rest) tss.push(this.#store(ch, this.#seeded(m), root).ts);
+    return { thread_ts: root.ts, tss };
+  }
+
+  // ---- scripting --------------------------------------------------------------------------------
+
+  /**
+   * Makes the next `times` calls of `method` answer HTTP 429 with `Retry-After: retryAfter` and
+   * `{ ok: false, error: "ratelimited" }`, changing nothing. Replaces an earlier rate limit of that method.
+   */
+  rateLimit(method: string, { times = 1, retryAfter = 1 }: { times?: number; retryAfter?: number } = {}): this {
+    this.#rateLimits.set(method, { times, retryAfter });
+    return this;
+  }
+
+  /** Makes the next `times` calls of `method` answer `{ ok: false, error }` (HTTP 200), changing nothing. */
+  fail(method: string, error: string, { times = 1 }: { times?: number } = {}): this {
+    this.#failures.set(method, { times, error });
+    return this;
+  }
+
+  // ---- HTTP -------------------------------------------------------------------------------------
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const url = new URL(req.url ?? "/", "http://fake.invalid");
+    if (!url.pathname.startsWith("/api/")) {
+      this.#send(res, 404, { ok: false, error: "not_found" });
+      return;
+    }
+    const method = decodeURIComponent(url.pathname.slice("/api/".length));
+    const call: SlackCall = { method, args: {}, at: performance.now() - this.#started, status: 200 };
+    this.#calls.push(call);
+
+    let args: Args;
+    try {
+      args = { ...decodeForm(url.searchParams), ...parseBody(req.headers["content-type"], Buffer.concat(chunks)) };
+    } catch (e) {
+      this.#answer(res, call, { ok: false, error: (e as Error).message });
+      return;
+    }
+    const headerToken = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
+    const token = headerToken ?? (typeof args.token === "string" ? args.token : undefined);
+    delete args.token;
+    call.args = args;
+    if (token !== undefined) call.token = token;
+
+    const handler = this.#handlers[method];
+    if (!handler) {
+      this.#answer(res, call, { ok: false, error: "unknown_method", req_method: method });
+      return;
+    }
+    const limit = this.#rateLimits.get(method);
+    if (limit && limit.times > 0) {
+      if (--limit.times === 0) this.#rateLimits.delete(method);
+      call.status = 429;
+      call.error = "ratelimited";
+      this.#send(res, 429, { ok: false, error: "ratelimited" }, { "retry-after": String(limit.retryAfter) });
+      return;
+    }
+    if (token === undefined || token === "") {
+      this.#answer(res, call, { ok: false, error: "not_authed" });
+      return;
+    }
+    if (this.#token !== undefined ? token !== this.#token : !token.startsWith("xoxb-")) {
+      this.#answer(res, call, { ok: false, error: "invalid_auth" });
+      return;
+    }
+    const failure = this.#failures.get(method);
+    if (failure && failure.times > 0) {
+      if (--failure.times === 0) this.#failures.delete(method);
+      this.#answer(res, call, { ok: false, error: failure.error });
+      return;
+    }
+    let answer: Answer;
+    try {
+      answer = handler(args);
+    } catch (e) {
+      answer = { ok: false, error: "internal_error", detail: (e as Error).message };
+    }
+    this.#answer(res, call, answer);
+  }
+
+  #answer(res: ServerResponse, call: SlackCall, answer: Answer): void {
+    if (!answer.ok) call.error = answer.error;
+    this.#send(res, 200, answer);
+  }
+
+  #send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    if (res.destroyed) return;
+    res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
+    res.end(JSON.stringify(body));
+  }
+
+  // ---- methods ----------------------------------------------------------------------------------
+
+  #authTest(): Answer {
+    const { url, team, user, team_id, user_id, bot_id, app_id } = this.bot;
+    return { ok: true, url, team, user, team_id, user_id, bot_id, app_id, is_enterprise_install: false };
+  }
+
+  #postMessage(a: Args): Answer {
+    const channel = str(a.channel);
+    if (!channel) return { ok: false, error: "channel_not_found" };
+    const blocks = Array.isArray(a.blocks) ? a.blocks : undefined;
+    const attachments = Array.isArray(a.attachments) ? a.attachments : undefined;
+    const text = str(a.text);
+    if (text === undefined && !blocks?.length && !attachments?.length) return { ok: false, error: "no_text" };
+    const ch = this.#channel(channel);
+    const threadTs = str(a.thread_ts);
+    let root: SlackMessage | undefined;
+    if (threadTs) {
+      const parent = ch.messages.find((m) => m.ts === threadTs);
+      if (!parent) return { ok: false, error: "thread_not_found" };
+      root = parent.thread_ts && parent.thread_ts !== parent.ts ? this.#find(ch, parent.thread_ts) : parent;
+    }
+    const message: SlackMessage = {
+      type: "message",
+      ts: "",
+      text: text ?? "",
+      user: this.bot.user_id,
+      bot_id: this.bot.bot_id,
+      app_id: this.bot.app_id,
+      team: this.bot.team_id,
+    };
+    if (blocks) message.blocks = blocks;
+    if (attachments) message.attachments = attachments;
+    if (a.metadata !== undefined) message.metadata = a.metadata;
+    if (root && truthy(a.reply_broadcast)) message.subtype = "thread_broadcast";
+    const stored = this.#store(ch, message, root);
+    return { ok: true, channel, ts: stored.ts, message: structuredClone(stored) };
+  }
+
+  #update(a: Args): Answer {
+    const ch = this.#channels.get(str(a.channel) ?? "");
+    if (!ch) return { ok: false, error: "channel_not_found" };
+    const message = this.#find(ch, str(a.ts) ?? "");
+    if (!message) return { ok: false, error: "message_not_found" };
+    if (message.bot_id !== this.bot.bot_id && message.user !== this.bot.user_id) {
+      return { ok: false, error: "cant_update_message" };
+    }
+    const text = str(a.text);
+    if (text !== undefined) message.text = text;
+    if (Array.isArray(a.blocks)) message.blocks = a.blocks;
+    if (Array.isArray(a.attachments)) message.attachments = a.attachments;
+    message.edited = { user: this.bot.user_id, ts: this.#nextTs() };
+    return { ok: true, channel: ch.id, ts: message.ts, text: message.text, message: structuredClone(message) };
+  }
+
+  #postEphemeral(a: Args): Answer {
+    const channel = str(a.channel);
+    const user = str(a.user);
+    if (!channel) return { ok: false, error: "channel_not_found" };
+    if (!user) return { ok: false, error: "user_not_found" };
+    const blocks = Array.isArray(a.blocks) ? a.blocks : undefined;
+    const text = str(a.text);
+    if (text === undefined && !blocks?.length) return { ok: false, error: "no_text" };
+    const e: SlackEphemeral = { channel, user, message_ts: this.#nextTs(), text: text ?? "" };
+    const threadTs = str(a.thread_ts);
+    if (threadTs) e.thread_ts = threadTs;
+    if (blocks) e.blocks = blocks;
+    this.#ephemerals.push(e);
+    return { ok: true, message_ts: e.message_ts };
+  }
+
+  #getPermalink(a: Args): Answer {
+    const ch = this.#channels.get(str(a.channel) ?? "");
+    if (!ch) return { ok: false, error: "channel_not_found" };
+    const message = this.#find(ch, str(a.message_ts) ?? "");
+    if (!message) return { ok: false, error: "message_not_found" };
+    let permalink = `${this.bot.url}archives/${ch.id}/p${message.ts.replace(".", "")}`;
+    if (message.thread_ts && message.thread_ts !== message.ts) {
+      permalink += `?thread_ts=${message.thread_ts}&cid=${ch.id}`;
+    }
+    return { ok: true, channel: ch.id, permalink };
+  }
+
+  #replies(a: Args): Answer {
+    const ch = this.#channels.get(str(a.channel) ?? "");
+    if (!ch) return { ok: false, error: "channel_not_found" };
+    const ts = str(a.ts);
+    const message = ts ? this.#find(ch, ts) : undefined;
+    if (!message) return { ok: false, error: "thread_not_found" };
+    const rootTs = message.thread_ts ?? message.ts;
+    const all = this.#threadOf(ch, rootTs).filter(window(a));
+    return this.#page(all, a);
+  }
+
+  #history(a: Args): Answer {
+    const ch = this.#channels.get(str(a.channel) ?? "");
+    if (!ch) return { ok: false, error: "channel_not_found" };
+    const visible = ch.messages.filter(
+      (m) => !m.thread_ts || m.thread_ts === m.ts || m.subtype === "thread_broadcast",
+    );
+    const newestFirst = visible.filter(window(a)).reverse();
+    return { ...this.#page(newestFirst, a), pin_count: 0 };
+  }
+
+  #usersInfo(a: Args): Answer {
+    const user = this.#users.get(str(a.user) ?? "");
+    if (!user) return { ok: false, error: "user_not_found" };
+    return { ok: true, user: structuredClone(user) };
+  }
+
+  #viewsPublish(a: Args): Answer {
+    const userId = str(a.user_id);
+    if (!userId) return { ok: false, error: "invalid_arguments" };
+    const view = a.view;
+    if (!isRecord(view) || view.type !== "home") return { ok: false, error: "invalid_arguments" };
+    const stored = {
+      id: `VFAKE${String(++this.#viewSeq).padStart(5, "0")}`,
+      team_id: this.bot.team_id,
+      app_id: this.bot.app_id,
+      bot_id: this.bot.bot_id,
+      hash: `hash.${this.#viewSeq}`,
+      ...structuredClone(view),
+    };
+    this.#views.set(userId, stored);
+    return { ok: true, view: structuredClone(stored) };
+  }
+
+  // ---- model ------------------------------------------------------------------------------------
+
+  /** One page of `items` for cursor pagination (`limit` default 100, capped at 1000). */
+  #page(items: SlackMessage[], a: Args): Answer {
+    let start = 0;
+    const cursor = str(a.cursor);
+    if (cursor) {
+      const decoded = Buffer.from(cursor, "base64").toString("utf8");
+      const m = /^next_ts:(\d+\.\d+)$/.exec(decoded);
+      if (!m) return { ok: false, error: "invalid_cursor" };
+      // The page starts at the first item at or after the cursor ts in the listing's direction.
+      const idx = items.findIndex((it) => it.ts === m[1]);
+      if (idx < 0) return { ok: false, error: "invalid_cursor" };
+      start = idx;
+    }
+    const requested = num(a.limit);
+    const limit = requested === undefined || requested < 1 ? 100 : Math.min(Math.floor(requested), 1000);
+    const page = items.slice(start, start + limit);
+    const next = items[start + limit];
+    return {
+      ok: true,
+      messages: structuredClone(page),
+      has_more: next !== undefined,
+      response_metadata: { next_cursor: next ? Buffer.from(`next_ts:${next.ts}`).toString("base64") : "" },
+    };
+  }
+
+  #channel(id: string): Channel {
+    this.addChannel(id);
+    return this.#channels.get(id) as Channel;
+  }
+
+  #find(ch: Channel, ts: string): SlackMessage | undefined {
+    return ch.messages.find((m) => m.ts === ts);
+  }
+
+  #threadOf(ch: Channel, rootTs: string): SlackMessage[] {
+    const root = this.#find(ch, rootTs);
+    if (!root) return [];
+    return [root, ...ch.messages.filter((m) => m.thread_ts === rootTs && m.ts !== rootTs)];
+  }
+
+  /** Stores a message with a fresh ts; as a reply of `root` when given (updating the root's reply stats). */
+  #store(ch: Channel, message: SlackMessage, root: SlackMessage | undefined): SlackMessage {
+    message.ts = this.#nextTs();
+    if (root) {
+      message.thread_ts = root.ts;
+      if (root.user) message.parent_user_id = root.user;
+      root.thread_ts = root.ts;
+      root.reply_count = (root.reply_count ?? 0) + 1;
+      const author = message.user ?? message.bot_id;
+      const users = root.reply_users ?? [];
+      if (author && !users.includes(author)) users.push(author);
+      root.reply_users = users;
+      root.reply_users_count = users.length;
+      root.latest_reply = message.ts;
+    }
+    ch.messages.push(message);
+    return message;
+  }
+
+  #seeded(m: SeedMessage): SlackMessage {
+    const message: SlackMessage = { type: "message", ts: "", text: m.text, team: this.bot.team_id };
+    if (m.user !== undefined) message.user = m.user;
+    if (m.bot_id !== undefined) message.bot_id = m.bot_id;
+    if (m.subtype !== undefined) message.subtype = m.subtype;
+    if (m.blocks !== undefined) message.blocks = structuredClone(m.blocks);
+    if (m.user === undefined && m.bot_id === undefined) message.user = "UUNKNOWN0";
+    return message;
+  }
+
+  /** Increasing unique timestamps: 1700000000.000100, 1700000000.000200, … */
+  #nextTs(): string {
+    const micros = ++this.#tsSeq * 100;
+    const seconds = TS_BASE_SECONDS + Math.floor(micros / 1_000_000);
+    return `${seconds}.${String(micros % 1_000_000).padStart(6, "0")}`;
+  }
+
+  #addBotUser(): void {
+    const bot = this.addUser({ id: this.bot.user_id, name: this.bot.user, real_name: "Lens Bot", is_bot: true });
+    const stored = this.#users.get(bot.id) as SlackUser;
+    stored.profile.bot_id = this.bot.bot_id;
+  }
+}
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+function parseBody(contentType: string | undefined, raw: Buffer): Args {
+  const text = raw.toString("utf8");
+  const type = (contentType ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  if (type === "application/json") {
+    if (text.trim() === "") return {};
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new Error("invalid_json");
+    }
+    if (!isRecord(parsed)) throw new Error("invalid_json");
+    return parsed;
+  }
+  if (type === "multipart/form-data") throw new Error("invalid_form_data");
+  if (type === "application/x-www-form-urlencoded" || text !== "") return decodeForm(new URLSearchParams(text));
+  return {};
+}
+
+/** Form fields to args; values that are JSON objects or arrays (how WebClient sends blocks, view, …) are decoded. */
+function decodeForm(params: URLSearchParams): Args {
+  const args: Args = {};
+  for (const [key, value] of params) {
+    args[key] = PLAIN_TEXT_FIELDS.has(key) ? value : maybeJson(value);
+  }
+  return args;
+}
+
+function maybeJson(value: string): unknown {
+  const t = value.trimStart();
+  if (!t.startsWith("{") && !t.startsWith("[")) return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
+/** Filter for `oldest` / `latest` / `inclusive`. */
+function window(a: Args): (m: SlackMessage) => boolean {
+  const oldest = str(a.oldest);
+  const latest = str(a.latest);
+  const inclusive = truthy(a.inclusive);
+  return (m) => {
+    if (oldest !== undefined) {
+      const c = compareTs(m.ts, oldest);
+      if (c < 0 || (c === 0 && !inclusive)) return false;
+    }
+    if (latest !== undefined) {
+      const c = compareTs(m.ts, latest);
+      if (c > 0 || (c === 0 && !inclusive)) return false;
+    }
+    return true;
+  };
+}
+
+/** Compares Slack timestamps exactly (no float rounding). */
+export function compareTs(a: string, b: string): number {
+  const [as = "0", af = ""] = a.split(".");
+  const [bs = "0", bf = ""] = b.split(".");
+  const sec = BigInt(as) - BigInt(bs);
+  if (sec !== 0n) return sec < 0n ? -1 : 1;
+  const fa = BigInt(af.padEnd(6, "0") || "0");
+  const fb = BigInt(bf.padEnd(6, "0") || "0");
+  return fa === fb ? 0 : fa < fb ? -1 : 1;
+}
+
+function str(v: unknown): string | undefined {
+  if (typeof v === "string") return v;
+  if (typeof v === "number") return String(v);
+  return undefined;
+}
+
+function num(v: unknown): number | undefined {
+  const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : Number.NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function truthy(v: unknown): boolean {
+  return v === true || v === "true" || v === "1" || v === 1;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,146 @@
+import { describe, expect, it } from "vitest";
+import { loadCatalogue } from "../../src/catalogue/load.js";
+import { CatalogueIndex } from "../../src/catalogue/search.js";
+import { BUNDLED_LENSES_DIR } from "../../src/config.js";
+import { createOfflineEngine } from "../../src/engines/offline/engine.js";
+import { CancelledError, ModelOutputError, StepTimeoutError } from "../../src/errors.js";
+import { prepareProblem, truncateMiddle } from "../../src/pipeline/input.js";
+import type { Engine, Sink } from "../../src/pipeline/ports.js";
+import { runPipeline } from "../../src/pipeline/run.js";
+
+const catalogue = loadCatalogue(BUNDLED_LENSES_DIR);
+const index = new CatalogueIndex(catalogue);
+const offline = createOfflineEngine(catalogue);
+const problem = prepareProblem(
+  "Checkout failed for a third of users after a deploy; retries piled onto a slow fraud service.",
+);
+
+/** The offline engine with one step replaced, to exercise the orchestration's failure paths. */
+function withAnalyze(analyze: Engine["analyze"]): Engine {
+  return { ...offline, analyze };
+}
+
+describe("runPipeline with the offline engine", () => {
+  it("streams suggestion, each lens, then synthesis to the sink in order", async () => {
+    const events: string[] = [];
+    const sink: Sink = {
+      suggestion: (s) => void events.push(`suggestion:${s.lenses.length}`),
+      lensStarted: (l) => void events.push(`start:${l.id}`),
+      lensDone: (a) => void events.push(`done:${a.lens_id}`),
+      synthesisStarted: () => void events.push("synthesis-start"),
+      synthesis: (s) => void events.push(`synthesis:${s.source}`),
+    };
+    const result = await runPipeline({ problem, catalogue, index, engine: offline, sink });
+    expect(result.engine).toBe("offline");
+    expect(result.suggestion.lenses.length).toBeGreaterThanOrEqual(2);
+    expect(result.suggestion.lenses.length).toBeLessThanOrEqual(4);
+    expect(events[0]).toBe(`suggestion:${result.suggestion.lenses.length}`);
+    expect(events.at(-2)).toBe("synthesis-start");
+    expect(events.at(-1)).toBe("synthesis:offline");
+    for (const l of result.suggestion.lenses) {
+      expect(events.indexOf(`start:${l.id}`)).toBeLessThan(events.indexOf(`done:${l.id}`));
+    }
+    // Offline output carries the lens's own questions, clearly marked as offline.
+    const first = result.analyses[0];
+    expect(first?.source).toBe("offline");
+    if (first?.source === "offline") {
+      expect(first.questions).toEqual(catalogue.require(first.lens_id).questions);
+    }
+    if (result.synthesis.source === "offline") {
+      expect(result.synthesis.checklist.map((c) => c.lens_id)).toEqual(result.analyses.map((a) => a.lens_id));
+    }
+  });
+
+  it("uses the lenses the user chose", async () => {
+    const result = await runPipeline({
+      problem,
+      catalogue,
+      index,
+      engine: offline,
+      lensIds: ["chestertons-fence", "blast-radius"],
+    });
+    expect(result.suggestion.lenses.map((l) => l.id)).toEqual(["chestertons-fence", "blast-radius"]);
+    expect(result.analyses.map((a) => a.lens_id)).toEqual(["chestertons-fence", "blast-radius"]);
+  });
+
+  it("keeps going when one lens fails and lists the failure", async () => {
+    const engine = withAnalyze(async (req, ctx) => {
+      if (req.lens.id === "blast-radius") throw new ModelOutputError("analyze_with_lens", ["beliefs: Required"]);
+      return offline.analyze(req, ctx);
+    });
+    const failed: string[] = [];
+    const result = await runPipeline({
+      problem,
+      catalogue,
+      index,
+      engine,
+      lensIds: ["chestertons-fence", "blast-radius"],
+      sink: { lensFailed: (lens) => void failed.push(lens.id) },
+    });
+    expect(result.analyses.map((a) => a.lens_id)).toEqual(["chestertons-fence"]);
+    expect(result.failures).toEqual([{ lens_id: "blast-radius", reason: expect.stringContaining("beliefs: Required") }]);
+    expect(failed).toEqual(["blast-radius"]);
+  });
+
+  it("stops a step at its time limit", async () => {
+    const engine = withAnalyze(
+      (_req, ctx) =>
+        new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(new Error("aborted")))),
+    );
+    await expect(
+      runPipeline({ problem, catalogue, index, engine, lensIds: ["toil"], timeouts: { analyze: 50 } }),
+    ).rejects.toBeInstanceOf(StepTimeoutError);
+  });
+
+  it("cancels through an AbortSignal", async () => {
+    const controller = new AbortController();
+    const engine = withAnalyze(async () => {
+      controller.abort("user pressed stop");
+      return new Promise(() => {});
+    });
+    await expect(
+      runPipeline({ problem, catalogue, index, engine, lensIds: ["toil"], signal: controller.signal }),
+    ).rejects.toBeInstanceOf(CancelledError);
+  });
+
+  it("limits concurrency", async () => {
+    let running = 0;
+    let peak = 0;
+    const engine = withAnalyze(async (req, ctx) => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 20));
+      running--;
+      return offline.analyze(req, ctx);
+    });
+    await runPipeline({
+      problem,
+      catalogue,
+      index,
+      engine,
+      concurrency: 2,
+      lensIds: ["toil", "blast-radius", "chestertons-fence", "kaizen"],
+    });
+    expect(peak).toBe(2);
+  });
+});
+
+describe("input preparation", () => {
+  it("rejects empty text", () => {
+    expect(() => prepareProblem("  \n ")).toThrow(/no problem text/i);
+  });
+
+  it("cuts very long text in the middle and says so", () => {
+    const long = `START ${"x".repeat(40_000)} END`;
+    const p = prepareProblem(long, { maxChars: 16_000 });
+    expect(p.text.length).toBeLessThan(16_100);
+    expect(p.text.startsWith("START")).toBe(true);
+    expect(p.text.endsWith("END")).toBe(true);
+    expect(p.text).toContain("characters cut");
+    expect(p.notes[0]).toMatch(/40,0\d\d characters/);
+  });
+
+  it("leaves short text alone", () => {
+    expect(truncateMiddle("short", 100)).toEqual({ text: "short" });
+  });
+});
