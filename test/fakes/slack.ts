@@ -217,8 +217,9 @@ export class FakeSlack {
   /** A thread's root followed by its replies, in ts order; copies. Empty when there is no such message. */
   thread(channel: string, thread_ts: string): SlackMessage[] {
     const ch = this.#channels.get(channel);
-    if (!ch) return [];
-    return structuredClone(this.#threadOf(ch, thread_ts));
+    const message = ch && this.#find(ch, thread_ts);
+    if (!ch || !message) return [];
+    return structuredClone(this.#threadOf(ch, message.thread_ts ?? message.ts));
   }
 
   /** Ephemeral messages posted so far, optionally only those for one user. */
@@ -456,7 +457,7 @@ export class FakeSlack {
     const message = ts ? this.#find(ch, ts) : undefined;
     if (!message) return { ok: false, error: "thread_not_found" };
     const rootTs = message.thread_ts ?? message.ts;
-    const all = this.#threadOf(ch, rootTs).filter(window(a));
+    const all = this.#threadOf(ch, rootTs).filter(inWindow(a));
     return this.#page(all, a);
   }
 
@@ -466,7 +467,7 @@ export class FakeSlack {
     const visible = ch.messages.filter(
       (m) => !m.thread_ts || m.thread_ts === m.ts || m.subtype === "thread_broadcast",
     );
-    const newestFirst = visible.filter(window(a)).reverse();
+    const newestFirst = visible.filter(inWindow(a)).reverse();
     return { ...this.#page(newestFirst, a), pin_count: 0 };
   }
 
@@ -560,7 +561,6 @@ export class FakeSlack {
     if (m.bot_id !== undefined) message.bot_id = m.bot_id;
     if (m.subtype !== undefined) message.subtype = m.subtype;
     if (m.blocks !== undefined) message.blocks = structuredClone(m.blocks);
-    if (m.user === undefined && m.bot_id === undefined) message.user = "UUNKNOWN0";
     return message;
   }
 
@@ -619,7 +619,7 @@ function maybeJson(value: string): unknown {
 }
 
 /** Filter for `oldest` / `latest` / `inclusive`. */
-function window(a: Args): (m: SlackMessage) => boolean {
+function inWindow(a: Args): (m: SlackMessage) => boolean {
   const oldest = str(a.oldest);
   const latest = str(a.latest);
   const inclusive = truthy(a.inclusive);
@@ -638,13 +638,17 @@ function window(a: Args): (m: SlackMessage) => boolean {
 
 /** Compares Slack timestamps exactly (no float rounding). */
 export function compareTs(a: string, b: string): number {
-  const [as = "0", af = ""] = a.split(".");
-  const [bs = "0", bf = ""] = b.split(".");
-  const sec = BigInt(as) - BigInt(bs);
-  if (sec !== 0n) return sec < 0n ? -1 : 1;
-  const fa = BigInt(af.padEnd(6, "0") || "0");
-  const fb = BigInt(bf.padEnd(6, "0") || "0");
-  return fa === fb ? 0 : fa < fb ? -1 : 1;
+  const [as, af] = tsParts(a);
+  const [bs, bf] = tsParts(b);
+  if (as !== bs) return as < bs ? -1 : 1;
+  return af === bf ? 0 : af < bf ? -1 : 1;
+}
+
+/** Seconds and microseconds of a ts as bigints; anything unparsable counts as 0. */
+function tsParts(ts: string): [bigint, bigint] {
+  const m = /^(\d+)(?:\.(\d{0,6}))?/.exec(ts.trim());
+  if (!m) return [0n, 0n];
+  return [BigInt(m[1] ?? "0"), BigInt((m[2] ?? "").padEnd(6, "0"))];
 }
 
 function str(v: unknown): string | undefined {

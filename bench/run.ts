@@ -1,0 +1,20 @@
+/**
+ * `npm run bench`: runs every benchmark and prints one line per figure with its goal.
+ * Needs `npm run build` first (the CLI benchmarks run the built bin).
+ */
+import { benchCatalogue } from "./catalogue.js";
+
+const GOALS: Record<string, number> = {
+  "catalogue load+validate median ms": 150,
+  "lens suggest wall median ms": 1000,
+};
+
+const results = { ...benchCatalogue() };
+let failed = false;
+for (const [name, value] of Object.entries(results)) {
+  const goal = GOALS[name];
+  const verdict = goal === undefined ? "" : value <= goal ? `  (goal ≤ ${goal}: ok)` : `  (goal ≤ ${goal}: MISSED)`;
+  if (goal !== undefined && value > goal) failed = true;
+  console.log(`${name.padEnd(40)} ${String(value).padStart(7)}${verdict}`);
+}
+process.exitCode = failed ? 1 : 0;
