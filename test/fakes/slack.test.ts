@@ -1,4 +1,11 @@
-import { ErrorCode, LogLevel, WebClient, type WebAPIPlatformError, type WebAPIRateLimitedError } from "@slack/web-api";
+import {
+  type ConversationsRepliesResponse,
+  ErrorCode,
+  LogLevel,
+  type WebAPIPlatformError,
+  type WebAPIRateLimitedError,
+  WebClient,
+} from "@slack/web-api";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { compareTs, FakeSlack, type SlackMessage } from "./slack.js";
 
@@ -60,7 +67,10 @@ describe("FakeSlack", () => {
     const web = client();
     const blocks = [
       { type: "section", text: { type: "mrkdwn", text: "*Root* [1,2]" } },
-      { type: "actions", elements: [{ type: "button", action_id: "go", text: { type: "plain_text", text: "Go" } }] },
+      {
+        type: "actions",
+        elements: [{ type: "button", action_id: "go", text: { type: "plain_text", text: "Go" } }],
+      },
     ];
     const root = await web.chat.postMessage({ channel: "C1", text: "root", blocks });
     expect(root.ok).toBe(true);
@@ -82,7 +92,12 @@ describe("FakeSlack", () => {
     expect(posted[1]?.args.thread_ts).toBe(rootTs);
 
     const newBlocks = [{ type: "section", text: { type: "plain_text", text: "edited" } }];
-    const upd = await web.chat.update({ channel: "C1", ts: r1.ts as string, text: "edited", blocks: newBlocks });
+    const upd = await web.chat.update({
+      channel: "C1",
+      ts: r1.ts as string,
+      text: "edited",
+      blocks: newBlocks,
+    });
     expect(upd).toMatchObject({ ok: true, channel: "C1", ts: r1.ts, text: "edited" });
 
     const replies = await web.conversations.replies({ channel: "C1", ts: rootTs });
@@ -123,7 +138,9 @@ describe("FakeSlack", () => {
 
   it("rejects a reply to an unknown thread and a message without text", async () => {
     const web = client();
-    const e1 = await rejection(web.chat.postMessage({ channel: "C1", text: "x", thread_ts: "1600000000.000001" }));
+    const e1 = await rejection(
+      web.chat.postMessage({ channel: "C1", text: "x", thread_ts: "1600000000.000001" }),
+    );
     expect((e1 as unknown as WebAPIPlatformError).data.error).toBe("thread_not_found");
     const e2 = await rejection(web.apiCall("chat.postMessage", { channel: "C1" }));
     expect((e2 as unknown as WebAPIPlatformError).data.error).toBe("no_text");
@@ -140,14 +157,18 @@ describe("FakeSlack", () => {
 
     const seen: SlackMessage[] = [];
     let pages = 0;
-    for await (const page of client().paginate("conversations.replies", { channel: "C9", ts: thread_ts, limit: 100 })) {
+    for await (const page of client().paginate("conversations.replies", {
+      channel: "C9",
+      ts: thread_ts,
+      limit: 100,
+    })) {
       pages++;
-      seen.push(...((page.messages ?? []) as SlackMessage[]));
+      seen.push(...(((page as ConversationsRepliesResponse).messages ?? []) as SlackMessage[]));
     }
     expect(pages).toBe(3);
     expect(seen.map((m) => m.ts)).toEqual(tss);
     expect(seen.map((m) => m.text)).toEqual(seed.map((m) => m.text));
-    expect(seen[0]).toMatchObject({ reply_count: 249, reply_users: ["U2", "U1"], reply_users_count: 2 });
+    expect(seen[0]).toMatchObject({ reply_count: 249, reply_users: ["U1", "U2"], reply_users_count: 2 });
 
     const calls = fake.calls("conversations.replies");
     expect(calls.map((c) => c.args.limit)).toEqual(["100", "100", "100"]);
@@ -156,7 +177,11 @@ describe("FakeSlack", () => {
   });
 
   it("paginates with a manual cursor loop, default limit 100 and a cap of 1000", async () => {
-    const seed = Array.from({ length: 250 }, (_, i) => ({ bot_id: "B2", text: `m${i}`, subtype: "bot_message" }));
+    const seed = Array.from({ length: 250 }, (_, i) => ({
+      bot_id: "B2",
+      text: `m${i}`,
+      subtype: "bot_message",
+    }));
     const { thread_ts, tss } = fake.seedThread("C9", seed);
     const web = client();
     const collected: string[] = [];
@@ -176,7 +201,9 @@ describe("FakeSlack", () => {
     expect(big.messages).toHaveLength(250);
     expect(big.has_more).toBe(false);
 
-    const bad = await rejection(web.conversations.replies({ channel: "C9", ts: thread_ts, cursor: "garbage" }));
+    const bad = await rejection(
+      web.conversations.replies({ channel: "C9", ts: thread_ts, cursor: "garbage" }),
+    );
     expect((bad as unknown as WebAPIPlatformError).data.error).toBe("invalid_cursor");
     const lost = await rejection(web.conversations.replies({ channel: "C9", ts: "1.000001" }));
     expect((lost as unknown as WebAPIPlatformError).data.error).toBe("thread_not_found");
@@ -215,10 +242,15 @@ describe("FakeSlack", () => {
     const web = client();
     const eph = await web.chat.postEphemeral({ channel: "C1", user: "U1", text: "psst" });
     expect(eph.message_ts).toMatch(/^\d{10}\.\d{6}$/);
-    expect(fake.ephemerals("U1")).toEqual([{ channel: "C1", user: "U1", message_ts: eph.message_ts, text: "psst" }]);
+    expect(fake.ephemerals("U1")).toEqual([
+      { channel: "C1", user: "U1", message_ts: eph.message_ts, text: "psst" },
+    ]);
     expect(fake.messages("C1")).toEqual([]);
 
-    const view = { type: "home" as const, blocks: [{ type: "section", text: { type: "mrkdwn", text: "hi" } }] };
+    const view = {
+      type: "home" as const,
+      blocks: [{ type: "section", text: { type: "mrkdwn", text: "hi" } }],
+    };
     const pub = await web.views.publish({ user_id: "U1", view });
     expect(pub.view).toMatchObject(view);
     expect(fake.publishedView("U1")).toMatchObject(view);
@@ -270,7 +302,9 @@ describe("FakeSlack", () => {
   });
 
   it("answers not_authed without a token and invalid_auth for a bad one", async () => {
-    const none = await rejection(new WebClient(undefined, { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } }).auth.test());
+    const none = await rejection(
+      new WebClient(undefined, { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } }).auth.test(),
+    );
     expect(none.code).toBe(ErrorCode.PlatformError);
     expect((none as unknown as WebAPIPlatformError).data.error).toBe("not_authed");
 
@@ -283,7 +317,8 @@ describe("FakeSlack", () => {
   it("accepts only the configured token when started with one", async () => {
     const strict = await FakeSlack.start({ token: "xoxb-exact" });
     try {
-      const make = (t: string) => new WebClient(t, { slackApiUrl: strict.apiUrl, retryConfig: { retries: 0 } });
+      const make = (t: string) =>
+        new WebClient(t, { slackApiUrl: strict.apiUrl, retryConfig: { retries: 0 } });
       expect((await make("xoxb-exact").auth.test()).ok).toBe(true);
       const err = await rejection(make("xoxb-other").auth.test());
       expect((err as unknown as WebAPIPlatformError).data.error).toBe("invalid_auth");
@@ -310,9 +345,19 @@ describe("FakeSlack", () => {
     const body = (await asJson.json()) as { ok: boolean; ts: string; message: SlackMessage };
     expect(body.ok).toBe(true);
     expect(body.message.blocks).toEqual(blocks);
-    expect(fake.calls("chat.postMessage")[0]?.args).toEqual({ channel: "C5", text: "json", blocks, unfurl_links: false });
+    expect(fake.calls("chat.postMessage")[0]?.args).toEqual({
+      channel: "C5",
+      text: "json",
+      blocks,
+      unfurl_links: false,
+    });
 
-    const form = new URLSearchParams({ token: TOKEN, channel: "C5", text: "{form}", blocks: JSON.stringify(blocks) });
+    const form = new URLSearchParams({
+      token: TOKEN,
+      channel: "C5",
+      text: "{form}",
+      blocks: JSON.stringify(blocks),
+    });
     const asForm = await fetch(`${fake.apiUrl}chat.postMessage`, { method: "POST", body: form });
     expect(((await asForm.json()) as { ok: boolean }).ok).toBe(true);
     const rec = fake.calls("chat.postMessage")[1];

@@ -237,7 +237,14 @@ export class FakeSlack {
   // ---- seeding ----------------------------------------------------------------------------------
 
   /** Adds (or replaces) a workspace user; `display_name` defaults to `name`. */
-  addUser(user: { id: string; name: string; real_name: string; display_name?: string; is_bot?: boolean; tz?: string }): SlackUser {
+  addUser(user: {
+    id: string;
+    name: string;
+    real_name: string;
+    display_name?: string;
+    is_bot?: boolean;
+    tz?: string;
+  }): SlackUser {
     const stored: SlackUser = {
       id: user.id,
       team_id: this.bot.team_id,
@@ -282,7 +289,10 @@ export class FakeSlack {
    * Makes the next `times` calls of `method` answer HTTP 429 with `Retry-After: retryAfter` and
    * `{ ok: false, error: "ratelimited" }`, changing nothing. Replaces an earlier rate limit of that method.
    */
-  rateLimit(method: string, { times = 1, retryAfter = 1 }: { times?: number; retryAfter?: number } = {}): this {
+  rateLimit(
+    method: string,
+    { times = 1, retryAfter = 1 }: { times?: number; retryAfter?: number } = {},
+  ): this {
     this.#rateLimits.set(method, { times, retryAfter });
     return this;
   }
@@ -309,7 +319,10 @@ export class FakeSlack {
 
     let args: Args;
     try {
-      args = { ...decodeForm(url.searchParams), ...parseBody(req.headers["content-type"], Buffer.concat(chunks)) };
+      args = {
+        ...decodeForm(url.searchParams),
+        ...parseBody(req.headers["content-type"], Buffer.concat(chunks)),
+      };
     } catch (e) {
       this.#answer(res, call, { ok: false, error: (e as Error).message });
       return;
@@ -419,7 +432,13 @@ export class FakeSlack {
     if (Array.isArray(a.blocks)) message.blocks = a.blocks;
     if (Array.isArray(a.attachments)) message.attachments = a.attachments;
     message.edited = { user: this.bot.user_id, ts: this.#nextTs() };
-    return { ok: true, channel: ch.id, ts: message.ts, text: message.text, message: structuredClone(message) };
+    return {
+      ok: true,
+      channel: ch.id,
+      ts: message.ts,
+      text: message.text,
+      message: structuredClone(message),
+    };
   }
 
   #postEphemeral(a: Args): Answer {
@@ -572,7 +591,12 @@ export class FakeSlack {
   }
 
   #addBotUser(): void {
-    const bot = this.addUser({ id: this.bot.user_id, name: this.bot.user, real_name: "Lens Bot", is_bot: true });
+    const bot = this.addUser({
+      id: this.bot.user_id,
+      name: this.bot.user,
+      real_name: "Lens Bot",
+      is_bot: true,
+    });
     const stored = this.#users.get(bot.id) as SlackUser;
     stored.profile.bot_id = this.bot.bot_id;
   }
@@ -595,7 +619,8 @@ function parseBody(contentType: string | undefined, raw: Buffer): Args {
     return parsed;
   }
   if (type === "multipart/form-data") throw new Error("invalid_form_data");
-  if (type === "application/x-www-form-urlencoded" || text !== "") return decodeForm(new URLSearchParams(text));
+  if (type === "application/x-www-form-urlencoded" || text !== "")
+    return decodeForm(new URLSearchParams(text));
   return {};
 }
 
