@@ -27,9 +27,13 @@ function loadOnce(): number {
 
 function suggestOnce(): number {
   const t0 = performance.now();
-  execFileSync(process.execPath, [`${root}bin/lens.js`, "suggest", "--json", "--file", `${root}examples/dashboard-latency.txt`], {
-    encoding: "utf8",
-  });
+  execFileSync(
+    process.execPath,
+    [`${root}bin/lens.js`, "suggest", "--json", "--file", `${root}examples/dashboard-latency.txt`],
+    {
+      encoding: "utf8",
+    },
+  );
   return performance.now() - t0;
 }
 

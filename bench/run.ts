@@ -13,7 +13,8 @@ const results = { ...benchCatalogue() };
 let failed = false;
 for (const [name, value] of Object.entries(results)) {
   const goal = GOALS[name];
-  const verdict = goal === undefined ? "" : value <= goal ? `  (goal ≤ ${goal}: ok)` : `  (goal ≤ ${goal}: MISSED)`;
+  const verdict =
+    goal === undefined ? "" : value <= goal ? `  (goal ≤ ${goal}: ok)` : `  (goal ≤ ${goal}: MISSED)`;
   if (goal !== undefined && value > goal) failed = true;
   console.log(`${name.padEnd(40)} ${String(value).padStart(7)}${verdict}`);
 }

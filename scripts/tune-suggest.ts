@@ -43,11 +43,25 @@ function evaluate(weights: RankWeights, verbose: boolean): number {
   let sum = 0;
   for (const p of problems) {
     const ranking = index.rank(p.prompt);
-    const score = ndcgAt(5, p.expected, ranking.lenses.map((r) => [r.lens.name, ...r.lens.aliases]));
+    const score = ndcgAt(
+      5,
+      p.expected,
+      ranking.lenses.map((r) => [r.lens.name, ...r.lens.aliases]),
+    );
     sum += score;
     if (verbose) {
-      console.log(`${p.id.padEnd(36)} ${score.toFixed(2)}  ${ranking.lenses.slice(0, 5).map((r) => `${r.lens.name}(${r.score.toFixed(2)}/${r.lexical.toFixed(2)})`).join(", ")}`);
-      console.log(`${"".padEnd(36)}      modes: ${ranking.modes.slice(0, 3).map((m) => `${m.mode.id}:${m.match_score}`).join(" ")}`);
+      console.log(
+        `${p.id.padEnd(36)} ${score.toFixed(2)}  ${ranking.lenses
+          .slice(0, 5)
+          .map((r) => `${r.lens.name}(${r.score.toFixed(2)}/${r.lexical.toFixed(2)})`)
+          .join(", ")}`,
+      );
+      console.log(
+        `${"".padEnd(36)}      modes: ${ranking.modes
+          .slice(0, 3)
+          .map((m) => `${m.mode.id}:${m.match_score}`)
+          .join(" ")}`,
+      );
     }
   }
   return sum / problems.length;
@@ -69,8 +83,8 @@ if (explain > 0) {
         for (const centrality of [0.6, 1, 1.5, 2])
           for (const positionDecay of [0.12, 0.3]) {
             const w = { ...DEFAULT_WEIGHTS, mode, standout, supportingModes, positionDecay, centrality };
-          results.push([evaluate(w, false), w]);
-        }
+            results.push([evaluate(w, false), w]);
+          }
   results.sort((a, b) => b[0] - a[0]);
   for (const [s, w] of results.slice(0, 10)) console.log(s.toFixed(3), JSON.stringify(w));
 } else {

@@ -13,9 +13,15 @@ const optionalString = z
 const number = (def: number, min: number, max: number) => z.coerce.number().min(min).max(max).default(def);
 
 const EnvSchema = z.object({
-  SLACK_BOT_TOKEN: optionalString.refine((v) => v === undefined || v.startsWith("xoxb-"), "must start with xoxb-"),
+  SLACK_BOT_TOKEN: optionalString.refine(
+    (v) => v === undefined || v.startsWith("xoxb-"),
+    "must start with xoxb-",
+  ),
   SLACK_SIGNING_SECRET: optionalString,
-  SLACK_APP_TOKEN: optionalString.refine((v) => v === undefined || v.startsWith("xapp-"), "must start with xapp-"),
+  SLACK_APP_TOKEN: optionalString.refine(
+    (v) => v === undefined || v.startsWith("xapp-"),
+    "must start with xapp-",
+  ),
   SLACK_API_URL: z.url().optional(),
   ANTHROPIC_API_KEY: optionalString,
   ANTHROPIC_BASE_URL: z.url().optional(),
@@ -53,7 +59,11 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       appToken: env.SLACK_APP_TOKEN,
       apiUrl: env.SLACK_API_URL,
     },
-    anthropic: { apiKey: env.ANTHROPIC_API_KEY, baseURL: env.ANTHROPIC_BASE_URL, maxRetries: env.LENSBOT_MODEL_RETRIES },
+    anthropic: {
+      apiKey: env.ANTHROPIC_API_KEY,
+      baseURL: env.ANTHROPIC_BASE_URL,
+      maxRetries: env.LENSBOT_MODEL_RETRIES,
+    },
     models: {
       ...(env.LENSBOT_MODEL_SUGGEST && { suggest: env.LENSBOT_MODEL_SUGGEST }),
       ...(env.LENSBOT_MODEL_ANALYZE && { analyze: env.LENSBOT_MODEL_ANALYZE }),
@@ -94,7 +104,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 export function requireSlack(config: Config): Required<Pick<Config["slack"], "botToken">> & Config["slack"] {
   const missing: string[] = [];
   if (!config.slack.botToken) missing.push("SLACK_BOT_TOKEN");
-  if (!config.slack.appToken && !config.slack.signingSecret) missing.push("SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)");
+  if (!config.slack.appToken && !config.slack.signingSecret)
+    missing.push("SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)");
   if (missing.length > 0 || !config.slack.botToken) {
     throw new LensbotError(ErrorCode.ConfigInvalid, `Missing configuration:\n  - ${missing.join("\n  - ")}`);
   }

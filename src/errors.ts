@@ -46,7 +46,8 @@ export class UnknownLensError extends LensbotError {
   readonly input: string;
   readonly suggestions: string[];
   constructor(input: string, suggestions: string[]) {
-    const hint = suggestions.length > 0 ? ` Did you mean ${suggestions.map((s) => `"${s}"`).join(", ")}?` : "";
+    const hint =
+      suggestions.length > 0 ? ` Did you mean ${suggestions.map((s) => `"${s}"`).join(", ")}?` : "";
     super(ErrorCode.UnknownLens, `Unknown lens "${input}".${hint}`);
     this.name = "UnknownLensError";
     this.input = input;

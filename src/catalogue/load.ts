@@ -116,7 +116,9 @@ function checkIntegrity(lenses: Lens[], modes: Mode[], fileOf: Map<string, strin
       const lens = byId.get(id);
       if (!lens) problems.push(`${MODES_FILE}: ${mode.id}.lenses.${i}: unknown lens id "${id}"`);
       else if (!lens.modes.includes(mode.id)) {
-        problems.push(`${fileOf.get(id)}: modes: lens is a core lens of mode "${mode.id}" but does not list it`);
+        problems.push(
+          `${fileOf.get(id)}: modes: lens is a core lens of mode "${mode.id}" but does not list it`,
+        );
       }
     });
   }

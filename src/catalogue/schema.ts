@@ -1,7 +1,9 @@
 import { z } from "zod";
 
 /** Lens ids are lower-case slugs such as `pace-layering`. */
-export const LensId = z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, "must be a lower-case slug like pace-layering");
+export const LensId = z
+  .string()
+  .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, "must be a lower-case slug like pace-layering");
 
 export const ModeId = z.string().regex(/^[a-z][a-z0-9-]*$/, "must be a lower-case slug");
 

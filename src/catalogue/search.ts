@@ -67,7 +67,36 @@ const STOPWORDS = new Set(eng);
  * they are dropped from queries (not from the index, so `lens search stuck` still works).
  */
 const HELP_SEEKING = new Set(
-  ["help", "stuck", "fresh", "perspective", "role", "break", "breakthrough", "missing", "tried", "everything", "advice", "idea", "ideas", "suggest", "suggestions", "think", "thoughts", "please", "need", "want", "wondering", "question", "questions", "approach", "solve", "solution", "problem", "problems"].map((w) => stemmer(w)),
+  [
+    "help",
+    "stuck",
+    "fresh",
+    "perspective",
+    "role",
+    "break",
+    "breakthrough",
+    "missing",
+    "tried",
+    "everything",
+    "advice",
+    "idea",
+    "ideas",
+    "suggest",
+    "suggestions",
+    "think",
+    "thoughts",
+    "please",
+    "need",
+    "want",
+    "wondering",
+    "question",
+    "questions",
+    "approach",
+    "solve",
+    "solution",
+    "problem",
+    "problems",
+  ].map((w) => stemmer(w)),
 );
 
 /** Lower-cases, drops stop words and one-letter tokens, and Porter-stems the rest. */
@@ -141,7 +170,9 @@ export class CatalogueIndex {
     );
     const share = (pos: number) => 1 / (1 + weights.positionDecay * pos);
     for (const mode of catalogue.modes) {
-      mode.lenses.forEach((id, i) => this.#centrality.set(id, (this.#centrality.get(id) ?? 0) + share(i)));
+      for (const [i, id] of mode.lenses.entries()) {
+        this.#centrality.set(id, (this.#centrality.get(id) ?? 0) + share(i));
+      }
     }
     const maxCentrality = Math.max(...this.#centrality.values(), 1);
     for (const [id, c] of this.#centrality) this.#centrality.set(id, c / maxCentrality);
@@ -198,7 +229,7 @@ export class CatalogueIndex {
 
     const boost = new Map<string, number>();
     for (const { mode, score } of modeScores.slice(0, w.supportingModes)) {
-      mode.lenses.forEach((id, i) => boost.set(id, (boost.get(id) ?? 0) + score * share(i)));
+      for (const [i, id] of mode.lenses.entries()) boost.set(id, (boost.get(id) ?? 0) + score * share(i));
     }
 
     const lenses: RankedLens[] = [];

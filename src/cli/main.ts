@@ -18,7 +18,12 @@ export interface CliIO {
   env: NodeJS.ProcessEnv;
 }
 
-const defaultIO = (): CliIO => ({ stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env });
+const defaultIO = (): CliIO => ({
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stdin: process.stdin,
+  env: process.env,
+});
 
 /** Bad usage: printed with a hint, exit code 2. */
 class UsageError extends Error {}
@@ -74,10 +79,10 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     return prepareProblem(raw, { maxChars: config.maxProblemChars });
   };
   const engineOption = () =>
-    new Option("--engine <name>", "offline or claude (default: claude when ANTHROPIC_API_KEY is set)").choices([
-      "offline",
-      "claude",
-    ]);
+    new Option(
+      "--engine <name>",
+      "offline or claude (default: claude when ANTHROPIC_API_KEY is set)",
+    ).choices(["offline", "claude"]);
 
   const program = new Command("lens")
     .description("Apply named thinking lenses to a problem your team is stuck on.")
@@ -137,10 +142,20 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     .option("--lenses <ids>", "comma-separated lens names or ids to apply instead of suggested ones")
     .addOption(engineOption())
     .action(
-      async (words: string[], opts: { file?: string; json?: boolean; lenses?: string; engine?: EngineName }) => {
+      async (
+        words: string[],
+        opts: { file?: string; json?: boolean; lenses?: string; engine?: EngineName },
+      ) => {
         const catalogue = getCatalogue();
         const lensIds = opts.lenses
-          ? catalogue.resolveAll(opts.lenses.split(",").map((s) => s.trim()).filter(Boolean)).map((l) => l.id)
+          ? catalogue
+              .resolveAll(
+                opts.lenses
+                  .split(",")
+                  .map((s) => s.trim())
+                  .filter(Boolean),
+              )
+              .map((l) => l.id)
           : undefined;
         const problem = await problemFrom(words, opts);
         // Loaded here so `suggest`, `show` and `search` start fast without the SDK.
@@ -151,7 +166,9 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
         if (!opts.json) for (const note of problem.notes) out(`Note: ${note}\n`);
         const sink: Sink = {
           suggestion: (s) => {
-            progress(`lens: ${engine.name} engine, ${s.lenses.length} lenses: ${s.lenses.map((l) => l.name).join(", ")}`);
+            progress(
+              `lens: ${engine.name} engine, ${s.lenses.length} lenses: ${s.lenses.map((l) => l.name).join(", ")}`,
+            );
             if (!opts.json) out(`${renderSuggestion(s)}\n`);
           },
           lensStarted: (lens) => progress(`lens: analysing ${lens.name} …`),

@@ -2,13 +2,21 @@
  * Plain-text rendering of pipeline results for the terminal. Pure functions: strings in, strings out.
  */
 import type { Lens, Mode } from "../catalogue/schema.js";
-import { type LensAnalysis, type ModeSuggestion, OFFLINE_LABEL, type Synthesis } from "../pipeline/schemas.js";
+import {
+  type LensAnalysis,
+  type ModeSuggestion,
+  OFFLINE_LABEL,
+  type Synthesis,
+} from "../pipeline/schemas.js";
 
 const pct = (n: number) => `${Math.round(n * 100)}%`;
 const bullets = (items: readonly string[], indent = "  ") => items.map((i) => `${indent}- ${i}`).join("\n");
 
 export function renderSuggestion(s: ModeSuggestion): string {
-  const lines = ["== Thinking mode", ...s.modes.map((m) => `${m.emoji} ${m.name} (${pct(m.match_score)}): ${m.reason}`)];
+  const lines = [
+    "== Thinking mode",
+    ...s.modes.map((m) => `${m.emoji} ${m.name} (${pct(m.match_score)}): ${m.reason}`),
+  ];
   lines.push("", "== Lenses");
   for (const l of s.lenses) lines.push(`* ${l.name} (${pct(l.match_score)}): ${l.reason}`);
   if (s.source === "offline") lines.push("", `(${OFFLINE_LABEL})`);
@@ -40,7 +48,13 @@ export function renderAnalysis(a: LensAnalysis): string {
       "   Implications:",
       bullets(b.implications, "     "),
       ...(b.lateral_connections.length
-        ? ["   Connects to:", bullets(b.lateral_connections.map((c) => `${c.lens_id}: ${c.connection}`), "     ")]
+        ? [
+            "   Connects to:",
+            bullets(
+              b.lateral_connections.map((c) => `${c.lens_id}: ${c.connection}`),
+              "     ",
+            ),
+          ]
         : []),
     );
   });
@@ -96,7 +110,9 @@ export function renderLens(lens: Lens): string {
     "Pitfalls:",
     bullets(lens.pitfalls),
     `Related: ${lens.related.join(", ") || "none"}`,
-    ...(lens.contrasts.length ? ["Contrasts:", bullets(lens.contrasts.map((c) => `${c.id}: ${c.tension}`))] : []),
+    ...(lens.contrasts.length
+      ? ["Contrasts:", bullets(lens.contrasts.map((c) => `${c.id}: ${c.tension}`))]
+      : []),
   ]
     .filter((l, i) => l !== "" || i > 1)
     .join("\n");
@@ -104,6 +120,9 @@ export function renderLens(lens: Lens): string {
 
 export function renderModes(modes: readonly Mode[]): string {
   return modes
-    .map((m) => `${m.emoji} ${m.name}  [${m.id}]\n  ${m.description}\n  Use when: ${m.use_when.join("; ")}\n  Lenses: ${m.lenses.join(", ")}`)
+    .map(
+      (m) =>
+        `${m.emoji} ${m.name}  [${m.id}]\n  ${m.description}\n  Use when: ${m.use_when.join("; ")}\n  Lenses: ${m.lenses.join(", ")}`,
+    )
     .join("\n\n");
 }

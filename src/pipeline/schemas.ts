@@ -144,4 +144,5 @@ export interface AnalysisResult {
 }
 
 /** Label shown wherever offline output appears, so it is never mistaken for model output. */
-export const OFFLINE_LABEL = "Offline engine: framing questions from the lens catalogue, not model-written analysis.";
+export const OFFLINE_LABEL =
+  "Offline engine: framing questions from the lens catalogue, not model-written analysis.";

@@ -10,14 +10,41 @@ const catalogue = loadCatalogue(BUNDLED_LENSES_DIR);
 
 /** Concepts the product promises by name (incident lenses, and the lenses our evaluation set expects). */
 const PROMISED = [
-  "Swiss Cheese Model", "Normalization of Deviance", "Blast Radius", "Tight Coupling", "Pace Layering",
-  "Leverage Points", "Theory of Constraints", "Bottleneck Theory", "Feedback Loops", "Chesterton's Fence",
-  "Explore vs Exploit", "System Boundaries", "Geometry of Dissent", "Innovation Cascade", "Ritual and Ceremony",
-  "Creative Problem Solving", "Emergence", "The Map Is Not the Territory", "Zone of Proximal Development",
-  "Progressive Disclosure", "User Journey", "Feature Fatigue", "Jobs to be Done", "Innovation Portfolio",
-  "Time Horizons", "Strategic Choice", "Value-Based Pricing", "Competitive Dynamics", "Differentiation",
-  "Accessibility", "Conway's Law", "Communication Patterns", "Synchronous vs Asynchronous",
-  "Communication Bandwidth", "Root Cause Analysis",
+  "Swiss Cheese Model",
+  "Normalization of Deviance",
+  "Blast Radius",
+  "Tight Coupling",
+  "Pace Layering",
+  "Leverage Points",
+  "Theory of Constraints",
+  "Bottleneck Theory",
+  "Feedback Loops",
+  "Chesterton's Fence",
+  "Explore vs Exploit",
+  "System Boundaries",
+  "Geometry of Dissent",
+  "Innovation Cascade",
+  "Ritual and Ceremony",
+  "Creative Problem Solving",
+  "Emergence",
+  "The Map Is Not the Territory",
+  "Zone of Proximal Development",
+  "Progressive Disclosure",
+  "User Journey",
+  "Feature Fatigue",
+  "Jobs to be Done",
+  "Innovation Portfolio",
+  "Time Horizons",
+  "Strategic Choice",
+  "Value-Based Pricing",
+  "Competitive Dynamics",
+  "Differentiation",
+  "Accessibility",
+  "Conway's Law",
+  "Communication Patterns",
+  "Synchronous vs Asynchronous",
+  "Communication Bandwidth",
+  "Root Cause Analysis",
 ];
 
 describe("bundled catalogue", () => {
@@ -81,7 +108,9 @@ describe("loading a broken catalogue", () => {
     });
     const problems = problemsOf(d);
     expect(problems.some((p) => p.startsWith("blast-radius.yaml: questions:"))).toBe(true);
-    expect(problems.some((p) => p.startsWith("blast-radius.yaml: (root):") && p.includes("questionz"))).toBe(true);
+    expect(problems.some((p) => p.startsWith("blast-radius.yaml: (root):") && p.includes("questionz"))).toBe(
+      true,
+    );
   });
 
   it("reports YAML syntax errors with the file name", () => {
@@ -99,7 +128,9 @@ describe("loading a broken catalogue", () => {
     });
     const problems = problemsOf(d);
     expect(problems).toContain('toil.yaml: related.0: unknown lens id "no-such-lens"');
-    expect(problems).toContain('toil.yaml: aliases: "Shearing Layers" is already used by lens "pace-layering"');
+    expect(problems).toContain(
+      'toil.yaml: aliases: "Shearing Layers" is already used by lens "pace-layering"',
+    );
   });
 
   it("requires the file name to match the id", () => {

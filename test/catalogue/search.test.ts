@@ -33,9 +33,9 @@ describe("CatalogueIndex.rank", () => {
   });
 
   it("ranks remote-work lenses for a distributed team", () => {
-    expect(top("Since going fully remote across time zones our meetings and slack threads are exhausting", 6)).toContain(
-      "sync-vs-async",
-    );
+    expect(
+      top("Since going fully remote across time zones our meetings and slack threads are exhausting", 6),
+    ).toContain("sync-vs-async");
   });
 
   it("returns modes with scores in 0-1, best first, each with up to 4 lens ids", () => {
@@ -54,9 +54,9 @@ describe("CatalogueIndex.rank", () => {
   });
 
   it("reports signal phrases it found", () => {
-    const hit = index.rank("our flaky tests are a known issue and everyone ignores the warnings").lenses.find(
-      (r) => r.lens.id === "normalization-of-deviance",
-    );
+    const hit = index
+      .rank("our flaky tests are a known issue and everyone ignores the warnings")
+      .lenses.find((r) => r.lens.id === "normalization-of-deviance");
     expect(hit?.matched.length).toBeGreaterThan(0);
   });
 

@@ -55,7 +55,12 @@ describe("lens suggest", () => {
 
 describe("lens analyze (offline)", () => {
   it("prints the mode, one card per lens and the checklist, labelled offline", async () => {
-    const { code, stdout } = await lens(["analyze", "--lenses", "theory of constraints,tail-latency", PROBLEM]);
+    const { code, stdout } = await lens([
+      "analyze",
+      "--lenses",
+      "theory of constraints,tail-latency",
+      PROBLEM,
+    ]);
     expect(code).toBe(0);
     expect(stdout).toContain("== Theory of Constraints [offline");
     expect(stdout).toContain("== Tail at Scale [offline");
@@ -121,6 +126,9 @@ describe("the installed bin", () => {
     // No text and an empty stdin: a usage message and exit 2.
     const empty = run("node", [bin, "suggest"], { env: { PATH: process.env.PATH } });
     empty.child.stdin?.end();
-    await expect(empty).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("No problem text") });
+    await expect(empty).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("No problem text"),
+    });
   });
 });

@@ -22,7 +22,13 @@ import type {
   Quality,
   SynthesisOutput,
 } from "../../src/pipeline/schemas.js";
-import { cachedPrefix, FakeAnthropic, type MessagesBody, type RecordedRequest, type Reply } from "../fakes/anthropic.js";
+import {
+  cachedPrefix,
+  FakeAnthropic,
+  type MessagesBody,
+  type RecordedRequest,
+  type Reply,
+} from "../fakes/anthropic.js";
 
 // ---------- fixtures ----------
 
@@ -76,7 +82,8 @@ function enumAt(body: MessagesBody, path: string[]): string[] {
   if (!root) throw new Error("request has no output schema");
   let node = deref(root, root);
   for (const key of path) {
-    const next = key === "[]" ? node.items : (node.properties as Record<string, JsonSchema> | undefined)?.[key];
+    const next =
+      key === "[]" ? node.items : (node.properties as Record<string, JsonSchema> | undefined)?.[key];
     if (!next) throw new Error(`no ${key} in schema at ${path.join(".")}`);
     node = deref(root, next as JsonSchema);
   }
@@ -120,7 +127,10 @@ const beliefsFor = (lensId: string, version = "draft"): LensAnalysisOutput => ({
       reasoning: `Seen through ${lensId}, the freeze changes when deploys happen, not why they fail.`,
       evidence: ["Deploys fail about once a week", "a Friday deploy freeze"],
       lateral_connections: [],
-      implications: ["Track failures per deploy weekday for four weeks", "Pair the freeze with a rollback drill"],
+      implications: [
+        "Track failures per deploy weekday for four weeks",
+        "Pair the freeze with a rollback drill",
+      ],
     },
     {
       belief: `[${lensId}/${version}] Ignored on-call alerts hide the early signal of each failed deploy.`,
@@ -141,7 +151,10 @@ const scores = (overall: number): Quality => ({
   overall,
 });
 
-const judgeAnswer = (overall: number, critique = "Cite the weekly failure rate in every belief."): JudgeOutput => ({
+const judgeAnswer = (
+  overall: number,
+  critique = "Cite the weekly failure rate in every belief.",
+): JudgeOutput => ({
   scores: scores(overall),
   critique,
 });
@@ -160,8 +173,11 @@ function synthesisFor(body: MessagesBody): SynthesisOutput {
     },
     trade_offs: ["Canaries slow each deploy by about ten minutes"],
     validation: ["Weekly failed deploys drop below one per month"],
-    why_earlier_attempts_fell_short: "The second reviewer and the freeze act before deploy, but the failures are found after it.",
-    constraint_check: [{ constraint: "Team of 6", status: "at_risk", note: "Canary work competes with on-call load." }],
+    why_earlier_attempts_fell_short:
+      "The second reviewer and the freeze act before deploy, but the failures are found after it.",
+    constraint_check: [
+      { constraint: "Team of 6", status: "at_risk", note: "Canary work competes with on-call load." },
+    ],
   };
 }
 
@@ -186,7 +202,13 @@ function scripted(script: Script = {}) {
         return {
           kind: "json",
           value: {
-            modes: [{ id: modeIds[1], match_score: 0.9, reason: "Weekly deploy failures are a reliability question." }],
+            modes: [
+              {
+                id: modeIds[1],
+                match_score: 0.9,
+                reason: "Weekly deploy failures are a reliability question.",
+              },
+            ],
             lenses: lensIds.slice(0, script.lenses ?? 3).map((id, i) => ({
               id,
               match_score: Math.round((0.9 - i * 0.1) * 100) / 100,
@@ -243,7 +265,8 @@ describe("claude engine: structured output", () => {
         .lenses.slice(0, 12)
         .map((r) => r.lens.id),
     );
-    for (const id of shortlist) expect(suggestReq[0]!.body.system?.[1]?.text).toContain(`<lens_card id="${id}">`);
+    for (const id of shortlist)
+      expect(suggestReq[0]!.body.system?.[1]?.text).toContain(`<lens_card id="${id}">`);
 
     expect(result.engine).toBe("claude");
     expect(result.failures).toEqual([]);
@@ -312,7 +335,9 @@ describe("claude engine: repair and validation errors", () => {
     fake.enqueue({ kind: "text", text: bad });
     fake.respondWith(scripted());
 
-    const analysis = modelAnalysis(await engine.analyze({ problem: PROBLEM, lens: lens(), runLenses: runLenses() }, ctx()));
+    const analysis = modelAnalysis(
+      await engine.analyze({ problem: PROBLEM, lens: lens(), runLenses: runLenses() }, ctx()),
+    );
     // The repair answer (scripted as the refined text) is what was kept; no judged refinement ran.
     expect(analysis.beliefs).toEqual(beliefsFor("pace-layering", "refined").beliefs);
     expect(analysis.refined).toBe(false);
@@ -350,7 +375,9 @@ describe("claude engine: repair and validation errors", () => {
 
     // The repair turn quoted the same issue; no judge call followed.
     expect(fake.requests).toHaveLength(2);
-    expect(fake.requests[1]!.body.messages[2]!.content).toEqual(expect.stringContaining("beliefs.0.confidence"));
+    expect(fake.requests[1]!.body.messages[2]!.content).toEqual(
+      expect.stringContaining("beliefs.0.confidence"),
+    );
   });
 });
 
@@ -391,7 +418,9 @@ describe("claude engine: HTTP retries (left to the SDK)", () => {
     const promise = suggest();
     await expect(promise).rejects.toBeInstanceOf(ModelUnavailableError);
     await expect(promise).rejects.toMatchObject({ status: 529, code: "model_unavailable" });
-    await expect(promise).rejects.toThrow("The model service did not answer suggest_thinking_mode (HTTP 529).");
+    await expect(promise).rejects.toThrow(
+      "The model service did not answer suggest_thinking_mode (HTTP 529).",
+    );
     expect(fake.requests).toHaveLength(3);
   });
 });

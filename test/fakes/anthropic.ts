@@ -143,7 +143,10 @@ export class FakeAnthropic {
       const schema = body.output_config?.format?.schema;
       text = JSON.stringify(reply.value ?? (schema ? sampleFromSchema(schema) : {}));
     }
-    res.writeHead(200, { "content-type": "application/json", "request-id": `req_fake_${this.requests.length}` });
+    res.writeHead(200, {
+      "content-type": "application/json",
+      "request-id": `req_fake_${this.requests.length}`,
+    });
     res.end(
       JSON.stringify({
         id: `msg_fake_${this.requests.length}`,
@@ -162,7 +165,9 @@ export class FakeAnthropic {
   #usage(body: MessagesBody, text: string) {
     const prefix = cachedPrefix(body);
     const prefixTokens = Math.ceil(prefix.length / 4);
-    const total = Math.ceil(JSON.stringify(body.system ?? "").length / 4 + JSON.stringify(body.messages).length / 4);
+    const total = Math.ceil(
+      JSON.stringify(body.system ?? "").length / 4 + JSON.stringify(body.messages).length / 4,
+    );
     const hit = prefix !== "" && this.#seenPrefixes.has(prefix);
     if (prefix) this.#seenPrefixes.add(prefix);
     return {
@@ -183,8 +188,15 @@ export function cachedPrefix(body: MessagesBody): string {
   for (const b of body.system ?? []) blocks.push({ text: b.text, marked: b.cache_control !== undefined });
   for (const m of body.messages) {
     if (typeof m.content === "string") blocks.push({ text: `${m.role}:${m.content}`, marked: false });
-    else for (const c of m.content) blocks.push({ text: `${m.role}:${c.text ?? ""}`, marked: c.cache_control !== undefined });
+    else
+      for (const c of m.content)
+        blocks.push({ text: `${m.role}:${c.text ?? ""}`, marked: c.cache_control !== undefined });
   }
   const last = blocks.map((b) => b.marked).lastIndexOf(true);
-  return last < 0 ? "" : blocks.slice(0, last + 1).map((b) => b.text).join("\u0000");
+  return last < 0
+    ? ""
+    : blocks
+        .slice(0, last + 1)
+        .map((b) => b.text)
+        .join("\u0000");
 }

@@ -65,7 +65,8 @@ describe("runPipeline with the offline engine", () => {
 
   it("keeps going when one lens fails and lists the failure", async () => {
     const engine = withAnalyze(async (req, ctx) => {
-      if (req.lens.id === "blast-radius") throw new ModelOutputError("analyze_with_lens", ["beliefs: Required"]);
+      if (req.lens.id === "blast-radius")
+        throw new ModelOutputError("analyze_with_lens", ["beliefs: Required"]);
       return offline.analyze(req, ctx);
     });
     const failed: string[] = [];
@@ -78,7 +79,9 @@ describe("runPipeline with the offline engine", () => {
       sink: { lensFailed: (lens) => void failed.push(lens.id) },
     });
     expect(result.analyses.map((a) => a.lens_id)).toEqual(["chestertons-fence"]);
-    expect(result.failures).toEqual([{ lens_id: "blast-radius", reason: expect.stringContaining("beliefs: Required") }]);
+    expect(result.failures).toEqual([
+      { lens_id: "blast-radius", reason: expect.stringContaining("beliefs: Required") },
+    ]);
     expect(failed).toEqual(["blast-radius"]);
   });
 

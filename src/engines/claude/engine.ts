@@ -2,7 +2,13 @@ import type Anthropic from "@anthropic-ai/sdk";
 import { z } from "zod";
 import type { Catalogue } from "../../catalogue/catalogue.js";
 import type { Lens } from "../../catalogue/schema.js";
-import type { AnalyzeRequest, Engine, StepContext, SuggestRequest, SynthesizeRequest } from "../../pipeline/ports.js";
+import type {
+  AnalyzeRequest,
+  Engine,
+  StepContext,
+  SuggestRequest,
+  SynthesizeRequest,
+} from "../../pipeline/ports.js";
 import {
   JudgeOutput,
   type LensAnalysis,
@@ -77,7 +83,10 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
     cache_control: EPHEMERAL,
   });
 
-  async function suggest({ problem, ranking }: SuggestRequest, { signal }: StepContext): Promise<ModeSuggestion> {
+  async function suggest(
+    { problem, ranking }: SuggestRequest,
+    { signal }: StepContext,
+  ): Promise<ModeSuggestion> {
     const shortlist = ranking.lenses.slice(0, shortlistSize).map((r) => r.lens);
     if (shortlist.length < 2) return suggestFromRanking(ranking);
     const schema = SuggestionOutput.extend({
@@ -127,7 +136,10 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
     return { source: "model", modes, lenses };
   }
 
-  async function analyze({ problem, lens, runLenses }: AnalyzeRequest, { signal }: StepContext): Promise<LensAnalysis> {
+  async function analyze(
+    { problem, lens, runLenses }: AnalyzeRequest,
+    { signal }: StepContext,
+  ): Promise<LensAnalysis> {
     const system = analysisSystem(runLenses);
     const opening: Anthropic.MessageParam = {
       role: "user",
@@ -169,14 +181,21 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
       lens_name: lens.name,
       beliefs: beliefs.beliefs.map((b) => ({
         ...b,
-        lateral_connections: b.lateral_connections.filter((c) => c.lens_id !== lens.id && catalogue.has(c.lens_id)),
+        lateral_connections: b.lateral_connections.filter(
+          (c) => c.lens_id !== lens.id && catalogue.has(c.lens_id),
+        ),
       })),
       quality: verdict.scores,
       refined,
     };
   }
 
-  async function judge(problem: Problem, lens: Lens, draft: LensAnalysisOutput, signal: AbortSignal): Promise<JudgeOutput> {
+  async function judge(
+    problem: Problem,
+    lens: Lens,
+    draft: LensAnalysisOutput,
+    signal: AbortSignal,
+  ): Promise<JudgeOutput> {
     const { data } = await callStructured(client, {
       step: `judge_lens_analysis (${lens.id})`,
       model: models.judge,
@@ -184,7 +203,9 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
       signal,
       schema: JudgeOutput,
       system: [{ type: "text", text: prompts.JUDGE_INSTRUCTIONS }],
-      messages: [{ role: "user", content: `${prompts.problemBlock(problem)}\n\n${prompts.judgeTask(lens, draft)}` }],
+      messages: [
+        { role: "user", content: `${prompts.problemBlock(problem)}\n\n${prompts.judgeTask(lens, draft)}` },
+      ],
     });
     return data;
   }
@@ -212,7 +233,10 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
       messages: [
         {
           role: "user",
-          content: [problemContent(problem), { type: "text", text: prompts.synthesizeTask(suggestion, analyses) }],
+          content: [
+            problemContent(problem),
+            { type: "text", text: prompts.synthesizeTask(suggestion, analyses) },
+          ],
         },
       ],
     });

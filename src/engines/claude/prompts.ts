@@ -118,7 +118,9 @@ ${UNTRUSTED_RULE}`;
 export function synthesizeTask(suggestion: ModeSuggestion, analyses: readonly LensAnalysis[]): string {
   const modes = suggestion.modes.map((m) => m.name).join(", ");
   const body = analyses.map((a) =>
-    a.source === "model" ? { lens_id: a.lens_id, lens: a.lens_name, beliefs: a.beliefs } : { lens_id: a.lens_id, lens: a.lens_name, questions: a.questions },
+    a.source === "model"
+      ? { lens_id: a.lens_id, lens: a.lens_name, beliefs: a.beliefs }
+      : { lens_id: a.lens_id, lens: a.lens_name, questions: a.questions },
   );
   return `Thinking modes chosen: ${modes}.\n\nThe lens analyses:\n<analyses>\n${neutraliseDelimiters(JSON.stringify(body, null, 2))}\n</analyses>\n\nSynthesise them. Answer with the JSON object only.`;
 }

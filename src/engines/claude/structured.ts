@@ -48,11 +48,17 @@ export function checkAnswer<S extends z.ZodType>(
   try {
     json = JSON.parse(raw);
   } catch (err) {
-    return { ok: false, issues: [`not valid JSON (${err instanceof Error ? err.message : String(err)})`], raw };
+    return {
+      ok: false,
+      issues: [`not valid JSON (${err instanceof Error ? err.message : String(err)})`],
+      raw,
+    };
   }
   const parsed = schema.safeParse(json);
   if (parsed.success) return { ok: true, data: parsed.data };
-  const issues = parsed.error.issues.map((i) => `${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`);
+  const issues = parsed.error.issues.map(
+    (i) => `${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`,
+  );
   return { ok: false, issues, raw };
 }
 

@@ -25,10 +25,19 @@ export function suggestFromRanking(ranking: Ranking): ModeSuggestion {
   const picked = ranking.lenses.filter((r, i) => i < 3 || (i === 3 && r.score >= 0.9 * third));
   const modeNames = new Map(ranking.modes.map((m) => [m.mode.id, m.mode.name]));
   const lenses = picked.map((r) => {
-    const inModes = modes.filter((m) => ranking.modes.find((rm) => rm.mode.id === m.id)?.mode.lenses.includes(r.lens.id));
+    const inModes = modes.filter((m) =>
+      ranking.modes.find((rm) => rm.mode.id === m.id)?.mode.lenses.includes(r.lens.id),
+    );
     const parts: string[] = [];
-    if (r.matched.length > 0) parts.push(`your text mentions ${r.matched.slice(0, 3).map((s) => `"${s}"`).join(", ")}`);
-    if (inModes.length > 0) parts.push(`it is a core lens of ${inModes.map((m) => modeNames.get(m.id)).join(" and ")}`);
+    if (r.matched.length > 0)
+      parts.push(
+        `your text mentions ${r.matched
+          .slice(0, 3)
+          .map((s) => `"${s}"`)
+          .join(", ")}`,
+      );
+    if (inModes.length > 0)
+      parts.push(`it is a core lens of ${inModes.map((m) => modeNames.get(m.id)).join(" and ")}`);
     if (parts.length === 0) parts.push("its description shares the most words with your problem");
     return {
       id: r.lens.id,
