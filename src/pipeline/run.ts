@@ -24,6 +24,13 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Lens ids chosen by the user; skips the engine's lens choice. Must exist in the catalogue. */
   lensIds?: string[];
+  /**
+   * Analyses finished in an earlier run of the same problem (e.g. before "apply another lens"):
+   * their lenses are not analysed again, but they are passed to the sink and the synthesis.
+   */
+  previous?: LensAnalysis[];
+  /** The earlier suggestion to keep (with `previous`); otherwise one is made. */
+  previousSuggestion?: ModeSuggestion;
   /** How many lens analyses run at once. Default 4. */
   concurrency?: number;
   timeouts?: Partial<StepTimeouts>;
@@ -80,7 +87,14 @@ export async function runPipeline(options: RunOptions): Promise<AnalysisResult> 
   const ranking = index.rank([problem.text, problem.context ?? ""].join("\n"));
 
   let suggestion: ModeSuggestion;
-  if (options.lensIds && options.lensIds.length > 0) {
+  if (options.previousSuggestion && options.lensIds) {
+    const known = new Set(options.previousSuggestion.lenses.map((l) => l.id));
+    const added = options.lensIds
+      .filter((id) => !known.has(id))
+      .map((id) => catalogue.require(id))
+      .map((l) => ({ id: l.id, name: l.name, match_score: 1, reason: "Added by you." }));
+    suggestion = { ...options.previousSuggestion, lenses: [...options.previousSuggestion.lenses, ...added] };
+  } else if (options.lensIds && options.lensIds.length > 0) {
     const chosen = options.lensIds.map((id) => catalogue.require(id));
     const modes = ranking.modes.slice(0, 2).map((m) => ({
       id: m.mode.id,
@@ -101,9 +115,12 @@ export async function runPipeline(options: RunOptions): Promise<AnalysisResult> 
   const limit = pLimit(Math.max(1, options.concurrency ?? 4));
   const failures: AnalysisResult["failures"] = [];
   const errors: Error[] = [];
+  const done = new Map((options.previous ?? []).map((a) => [a.lens_id, a]));
   const settled = await Promise.all(
     runLenses.map((lens) =>
       limit(async (): Promise<LensAnalysis | undefined> => {
+        const earlier = done.get(lens.id);
+        if (earlier) return earlier;
         await sink.lensStarted?.(lens);
         try {
           const analysis = await step(`analyze_with_lens (${lens.name})`, timeouts.analyze, signal, (ctx) =>

@@ -41,13 +41,15 @@ const WWW_HOST = /\bwww\.((?:[a-z0-9-]+\.)*[a-z0-9-]+)/gi;
 const BARE_DOMAIN =
   /\b((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+)(com|net|org|io|co|dev|app|ai|xyz|info|biz|me|ly|gg|sh|us|uk|de|ru|cn|top|site|online|link|click|zip|mov|page|cloud|tech|example)\b/gi;
 
+const DEFANGED_SCHEME: Record<string, string> = { http: "hxxp", https: "hxxps", ftp: "fxp" };
+
 const defangHost = (host: string) => host.replace(/\./g, "[.]");
 
 /**
  * Defangs bare URLs so Slack can neither link nor unfurl them, while a reader can still see (and,
  * if they choose, retype) the address. The notation is the one used in security reports:
  *
- * - `http://evil.example/x` → `hxxp://evil[.]example/x` (`https` → `hxxps`, `ftp` → `fxp`;
+ * - `http://evil.example/x` → `hxxp://evil[.]example/x` (`https` → `hxxps`, `ftp` → `fxp`, lower-cased;
  *   any other scheme keeps its name and loses the `:` as `scheme[:]//`)
  * - `www.evil.example` → `www[.]evil[.]example`
  * - `evil.example.com` → `evil[.]example[.]com` (only for common TLDs; see BARE_DOMAIN)
@@ -57,12 +59,8 @@ const defangHost = (host: string) => host.replace(/\./g, "[.]");
 function defangUrls(text: string): string {
   return text
     .replace(SCHEME_URL, (_m, scheme: string, host: string) => {
-      const lower = scheme.toLowerCase();
-      const safeScheme =
-        lower === "http" || lower === "https" || lower === "ftp"
-          ? `${scheme.slice(0, 1)}${lower === "ftp" ? "x" : "xx"}${scheme.slice(lower === "ftp" ? 2 : 3)}://`
-          : `${scheme}[:]//`;
-      return safeScheme + defangHost(host);
+      const known = DEFANGED_SCHEME[scheme.toLowerCase()];
+      return (known ? `${known}://` : `${scheme}[:]//`) + defangHost(host);
     })
     .replace(WWW_HOST, (_m, rest: string) => `www[.]${defangHost(rest)}`)
     .replace(BARE_DOMAIN, (_m, labels: string, tld: string) => defangHost(labels) + tld);
@@ -130,7 +128,8 @@ function findCut(text: string, limit: number, preferLines: boolean, minFraction:
  * Text that already fits is returned unchanged.
  */
 export function truncate(text: string, maxChars: number): string {
-  if (!Number.isInteger(maxChars) || maxChars < 1) throw new RangeError(`maxChars must be ≥ 1, got ${maxChars}`);
+  if (!Number.isInteger(maxChars) || maxChars < 1)
+    throw new RangeError(`maxChars must be ≥ 1, got ${maxChars}`);
   if (text.length <= maxChars) return text;
   const cut = findCut(text, maxChars - ELLIPSIS.length, false, 0.7);
   return text.slice(0, cut).trimEnd() + ELLIPSIS;
@@ -142,7 +141,8 @@ export function truncate(text: string, maxChars: number): string {
  * whitespace at each split. Used to spread long text over several section blocks.
  */
 export function splitText(text: string, maxChars: number): string[] {
-  if (!Number.isInteger(maxChars) || maxChars < 16) throw new RangeError(`maxChars must be ≥ 16, got ${maxChars}`);
+  if (!Number.isInteger(maxChars) || maxChars < 16)
+    throw new RangeError(`maxChars must be ≥ 16, got ${maxChars}`);
   const parts: string[] = [];
   let rest = text.trim();
   while (rest.length > maxChars) {

@@ -1,0 +1,47 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+
+/** The BullMQ queue every analysis goes through. */
+export const ANALYSIS_QUEUE = "analysis";
+
+/** What started a run. */
+export const Trigger = z.enum([
+  "slash_command",
+  "app_mention",
+  "message_shortcut",
+  "direct_message",
+  "apply_lens",
+  "retry",
+]);
+export type Trigger = z.infer<typeof Trigger>;
+
+/** Payload of one analysis job; checked when enqueued and again when a worker takes it. */
+export const AnalysisJobSchema = z.object({
+  /** Stable id of the run: the same Slack trigger always maps to the same run. */
+  runId: z.string().min(1),
+  trigger: Trigger,
+  teamId: z.string().optional(),
+  channel: z.string().min(1),
+  /** The thread the run posts into (for /lens: the root message the listener posted). */
+  threadTs: z.string().min(1),
+  /** Who asked. */
+  userId: z.string().min(1),
+  /** The question or problem text as typed (may be empty when the thread itself is the problem). */
+  question: z.string(),
+  /** Read the thread with conversations.replies and give it to the pipeline as context. */
+  readThread: z.boolean(),
+  /** Lens ids to apply instead of suggested ones (apply_lens adds one to an earlier run). */
+  lensIds: z.array(z.string()).optional(),
+  /** When the trigger arrived, ms since the epoch. */
+  requestedAt: z.number().int().nonnegative(),
+});
+export type AnalysisJob = z.infer<typeof AnalysisJobSchema>;
+
+/**
+ * A BullMQ job id from a Slack trigger: `event_id` for events (Slack's retries reuse it and Bolt
+ * does not deduplicate), `trigger_id` for commands and shortcuts. Hashed so ids are short and
+ * never contain `:` (which BullMQ rejects in custom ids).
+ */
+export function dedupeKey(kind: string, id: string): string {
+  return `${kind}-${createHash("sha256").update(`${kind}:${id}`).digest("hex").slice(0, 24)}`;
+}

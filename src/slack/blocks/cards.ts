@@ -1,0 +1,471 @@
+/**
+ * Block Kit messages for lensbot's Slack thread. Pure builders: results in, message payloads out
+ * (`{ text, blocks }`, ready for chat.postMessage / chat.update), no I/O and no SDK clients.
+ *
+ * Every builder returns an ARRAY of messages. Content is never dropped silently: long text is
+ * spread over several section blocks and, when one message would break Slack's limits (50 blocks,
+ * or the cumulative text budget in ./limits.ts), over several messages, each later one marked
+ * "continued, part i of n". The only cuts are visible ones ending in `…` (headers, button labels,
+ * the quoted problem in the root message, with a note).
+ *
+ * All model and user text goes through `sanitiseModelText` exactly once, including the `text`
+ * fallbacks; the content mirrors the terminal rendering in src/cli/render.ts.
+ */
+import type { ActionsBlock, Button, ContextBlock, HeaderBlock, KnownBlock, SectionBlock } from "@slack/types";
+import {
+  type LensAnalysis,
+  type ModeSuggestion,
+  OFFLINE_LABEL,
+  type Synthesis,
+} from "../../pipeline/schemas.js";
+import { sanitiseModelText, splitText, truncate } from "../mrkdwn.js";
+import {
+  blocksTextLength,
+  MAX_ACTION_ID,
+  MAX_BLOCKS_PER_MESSAGE,
+  MAX_BUTTON_TEXT,
+  MAX_BUTTON_VALUE,
+  MAX_CONTEXT_ELEMENTS,
+  MAX_HEADER_TEXT,
+  MAX_MESSAGE_TEXT,
+  MAX_SECTION_TEXT,
+  MAX_TEXT_OBJECT,
+} from "./limits.js";
+
+/** One Slack message: fallback `text` (notifications, screen readers) and its blocks. */
+export interface SlackMessage {
+  text: string;
+  blocks: KnownBlock[];
+}
+
+// ---------- small pieces ----------
+
+const s = sanitiseModelText;
+const pct = (n: number) => `${Math.round(n * 100)}%`;
+const bullets = (items: readonly string[], mark = "•") => items.map((i) => `${mark} ${s(i)}`).join("\n");
+/** One line of sanitised text (for bold spans, which a line break would end). */
+const oneLine = (text: string) => s(text.replace(/\s*\n\s*/g, " ").trim());
+/** Fallback texts stay short: they are a notification preview, not the content. */
+const FALLBACK_CHARS = 300;
+const fallback = (text: string) => truncate(text, FALLBACK_CHARS);
+
+/** Header block; `text` must already be sanitised. */
+function header(text: string): HeaderBlock {
+  return { type: "header", text: { type: "plain_text", text: truncate(text, MAX_HEADER_TEXT), emoji: true } };
+}
+
+/** Section blocks for (already sanitised) mrkdwn, as many as its length needs. */
+function sections(mrkdwn: string): SectionBlock[] {
+  return splitText(mrkdwn, MAX_SECTION_TEXT).map((text) => ({
+    type: "section",
+    text: { type: "mrkdwn", text },
+  }));
+}
+
+/** Context block of (already sanitised) mrkdwn lines; beyond 10, the rest share the last element. */
+function context(lines: readonly string[]): ContextBlock {
+  const head = lines.slice(0, MAX_CONTEXT_ELEMENTS - 1);
+  const rest = lines.slice(MAX_CONTEXT_ELEMENTS - 1);
+  const all = rest.length ? [...head, rest.join("\n")] : head;
+  return {
+    type: "context",
+    elements: all.map((text) => ({ type: "mrkdwn", text: truncate(text, MAX_TEXT_OBJECT) })),
+  };
+}
+
+function button(label: string, actionId: string, value: string, style?: "primary" | "danger"): Button {
+  return {
+    type: "button",
+    text: { type: "plain_text", text: truncate(label, MAX_BUTTON_TEXT), emoji: true },
+    action_id: actionId,
+    value,
+    ...(style ? { style } : {}),
+  };
+}
+
+// ---------- pagination ----------
+
+/** The parts of a card; `paginate` lays them out over as many messages as the limits need. */
+interface CardParts {
+  /** Sanitised short title, used in continuation markers and continuation fallbacks. */
+  title: string;
+  /** Sanitised fallback text of the first message. */
+  fallback: string;
+  /** Blocks that open the first message (header, summary context). */
+  head: KnownBlock[];
+  /** Content, in groups kept within one message whenever a group fits in one. */
+  body: KnownBlock[][];
+  /** Blocks that close every message (e.g. the offline label, so no part is mistaken for model output). */
+  everyPage?: KnownBlock[];
+  /** Blocks that close the last message only (buttons). */
+  tail?: KnownBlock[];
+}
+
+/** Room kept on every message for the "continued" marker (a context block). */
+const MARKER_CHARS = MAX_HEADER_TEXT + 60;
+
+function paginate(card: CardParts): SlackMessage[] {
+  const everyPage = card.everyPage ?? [];
+  const tail = card.tail ?? [];
+  const maxBlocks = MAX_BLOCKS_PER_MESSAGE - everyPage.length - 1;
+  const maxChars = MAX_MESSAGE_TEXT - blocksTextLength(everyPage) - MARKER_CHARS;
+
+  const pages: KnownBlock[][] = [];
+  let page: KnownBlock[] = [...card.head];
+  let chars = blocksTextLength(page);
+  let hasBody = false;
+  const fits = (n: number, c: number) => page.length + n <= maxBlocks && chars + c <= maxChars;
+  const newPage = () => {
+    if (page.length === 0) return;
+    pages.push(page);
+    page = [];
+    chars = 0;
+    hasBody = false;
+  };
+  const add = (blocks: readonly KnownBlock[], c: number) => {
+    page.push(...blocks);
+    chars += c;
+    hasBody = true;
+  };
+
+  for (const group of card.body) {
+    if (group.length === 0) continue;
+    const c = blocksTextLength(group);
+    if (fits(group.length, c)) {
+      add(group, c);
+    } else if (hasBody && group.length <= maxBlocks && c <= maxChars) {
+      newPage();
+      add(group, c);
+    } else {
+      for (const block of group) {
+        const bc = blocksTextLength([block]);
+        if (!fits(1, bc)) newPage();
+        add([block], bc);
+      }
+    }
+  }
+  const tailChars = blocksTextLength(tail);
+  if (tail.length && !fits(tail.length, tailChars)) newPage();
+  pages.push(page);
+
+  const n = pages.length;
+  return pages.map((blocks, i) => {
+    const last = i === n - 1;
+    const part = `part ${i + 1} of ${n}`;
+    const marker: KnownBlock[] =
+      i === 0 ? [] : [context([`_${truncate(card.title, MAX_HEADER_TEXT)}_ · continued, ${part}`])];
+    return {
+      text:
+        i === 0
+          ? n > 1
+            ? `${card.fallback} (${part})`
+            : card.fallback
+          : fallback(`${card.title} (continued, ${part})`),
+      blocks: [...marker, ...blocks, ...everyPage, ...(last ? tail : [])],
+    };
+  });
+}
+
+// ---------- status ----------
+
+export type StatusPhase = "suggesting" | "analysing" | "synthesising" | "done" | "failed";
+export type LensStatus = "pending" | "running" | "done" | "failed";
+
+/** Progress of one run, shown in a single status message that is updated in place. */
+export interface StatusState {
+  phase: StatusPhase;
+  /** The chosen lenses, in order (empty while suggesting). */
+  lenses: { id: string; name: string; status: LensStatus }[];
+  /** Optional extra line, e.g. "System Boundaries failed: timed out; continuing with the rest". */
+  note?: string;
+}
+
+const PHASE_LABEL: Record<StatusPhase, string> = {
+  suggesting: "🧭 *Choosing thinking modes and lenses…* (step 1 of 3)",
+  analysing: "🔍 *Analysing through each lens…* (step 2 of 3)",
+  synthesising: "🧩 *Synthesising…* (step 3 of 3)",
+  done: "✅ *Done*",
+  failed: "⚠️ *Failed*",
+};
+
+/** done ✓, running …, waiting ○, failed ✗. */
+const LENS_MARK: Record<LensStatus, string> = { done: "✓", running: "…", pending: "○", failed: "✗" };
+
+/**
+ * The run's status line, e.g. `Pace Layering ✓ · System Boundaries … · Leverage Points ○` under
+ * the current step. Always exactly one message (it is meant for chat.update).
+ */
+export function statusMessage(state: StatusState): SlackMessage[] {
+  const line = state.lenses.map((l) => `${oneLine(l.name)} ${LENS_MARK[l.status]}`).join(" · ");
+  const body = [PHASE_LABEL[state.phase], line].filter(Boolean).join("\n");
+  const blocks: KnownBlock[] = [
+    { type: "section", text: { type: "mrkdwn", text: truncate(body, MAX_SECTION_TEXT) } },
+  ];
+  if (state.note) blocks.push(context([s(state.note)]));
+  const done = state.lenses.filter((l) => l.status === "done").length;
+  const progress = state.lenses.length ? `, ${done} of ${state.lenses.length} lenses done` : "";
+  return [{ text: fallback(`lensbot: ${state.phase}${progress}`), blocks }];
+}
+
+// ---------- step 1: modes and lenses ----------
+
+/**
+ * The suggested thinking modes (emoji, name, match %, reason) and lenses (name, match %, reason).
+ * `notes` (e.g. what was cut from the input) go in a context block; offline suggestions carry
+ * {@link OFFLINE_LABEL} on every message.
+ */
+export function modeCard(suggestion: ModeSuggestion, notes: string[]): SlackMessage[] {
+  const modes = suggestion.modes.map(
+    (m) => `${s(m.emoji)} *${oneLine(m.name)}* · ${pct(m.match_score)} match\n${s(m.reason)}`,
+  );
+  const lenses = suggestion.lenses.map(
+    (l) => `• *${oneLine(l.name)}* · ${pct(l.match_score)}: ${s(l.reason)}`,
+  );
+  const body: KnownBlock[][] = [
+    sections(`*Thinking mode${modes.length === 1 ? "" : "s"}*\n${modes.join("\n\n")}`),
+    sections(`*Lenses*\n${lenses.join("\n")}`),
+  ];
+  if (notes.length) body.push([context(notes.map((n) => `ℹ️ ${s(n)}`))]);
+  const offline = suggestion.source === "offline";
+  return paginate({
+    title: "Thinking modes and lenses",
+    fallback: fallback(
+      `Suggested ${suggestion.modes.map((m) => oneLine(m.name)).join(", ")}; lenses: ${suggestion.lenses
+        .map((l) => oneLine(l.name))
+        .join(", ")}${offline ? " (offline)" : ""}`,
+    ),
+    head: [header("Thinking modes and lenses")],
+    body,
+    everyPage: offline ? [context([`_${OFFLINE_LABEL}_`])] : [],
+  });
+}
+
+// ---------- step 2: one lens ----------
+
+const LENS_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+/** At most this many "Apply <lens>" buttons per lens card. */
+export const MAX_APPLY_BUTTONS = 3;
+
+export interface LensCardOptions {
+  /** Related lenses offered as "Apply <name>" buttons (first 3 valid, distinct, other than this lens). */
+  related: { id: string; name: string }[];
+  /** The run the buttons belong to; goes into each button's value. */
+  runId: string;
+  /** Names for lens ids in lateral connections; falls back to `related`, then to the id. */
+  lensName?: (id: string) => string;
+}
+
+/** Value of the apply/feedback buttons, parsed back by the action handlers. */
+export interface LensButtonValue {
+  runId: string;
+  lensId: string;
+}
+
+/**
+ * One lens's analysis. Model source: each belief (confidence %, reasoning, evidence, implications,
+ * lateral connections) and the judge's quality scores in a context block. Offline source: summary,
+ * questions and pitfalls, with {@link OFFLINE_LABEL} on every message. The last message ends with
+ * an actions block: up to 3 `apply_lens:<lensId>` buttons and `feedback_up` / `feedback_down`, each
+ * with value JSON {@link LensButtonValue}.
+ */
+export function lensCard(analysis: LensAnalysis, opts: LensCardOptions): SlackMessage[] {
+  const name = oneLine(analysis.lens_name);
+  const value = (lensId: string) => {
+    const v = JSON.stringify({ runId: opts.runId, lensId } satisfies LensButtonValue);
+    if (v.length > MAX_BUTTON_VALUE) throw new RangeError(`button value too long (${v.length} chars)`);
+    return v;
+  };
+
+  const seen = new Set([analysis.lens_id]);
+  const apply: Button[] = [];
+  for (const r of opts.related) {
+    if (apply.length >= MAX_APPLY_BUTTONS) break;
+    const actionId = `apply_lens:${r.id}`;
+    if (seen.has(r.id) || !LENS_ID.test(r.id) || actionId.length > MAX_ACTION_ID) continue;
+    seen.add(r.id);
+    apply.push(button(`Apply ${oneLine(r.name)}`, actionId, value(r.id)));
+  }
+  const actions: ActionsBlock = {
+    type: "actions",
+    elements: [
+      ...apply,
+      button("👍 Useful", "feedback_up", value(analysis.lens_id)),
+      button("👎 Not useful", "feedback_down", value(analysis.lens_id)),
+    ],
+  };
+
+  if (analysis.source === "offline") {
+    return paginate({
+      title: name,
+      fallback: fallback(`${name}: framing questions (offline)`),
+      head: [header(name)],
+      body: [
+        sections(s(analysis.summary)),
+        sections(`*Questions to work through*\n${bullets(analysis.questions)}`),
+        sections(`*Pitfalls*\n${bullets(analysis.pitfalls)}`),
+      ],
+      everyPage: [context([`_${OFFLINE_LABEL}_`])],
+      tail: [actions],
+    });
+  }
+
+  const nameOf = (id: string) => opts.lensName?.(id) ?? opts.related.find((r) => r.id === id)?.name ?? id;
+  const q = analysis.quality;
+  const quality = `Quality ${pct(q.overall)} · specificity ${pct(q.specificity)} · novelty ${pct(q.novelty)} · actionability ${pct(q.actionability)} · coherence ${pct(q.coherence)}${analysis.refined ? " · refined once" : ""}`;
+  const beliefs = analysis.beliefs.map((b, i) => {
+    const parts = [
+      `*${i + 1}. ${oneLine(b.belief)}* · confidence ${pct(b.confidence)}`,
+      `*Why:* ${s(b.reasoning)}`,
+    ];
+    if (b.evidence.length) parts.push(`*Evidence:*\n${bullets(b.evidence)}`);
+    if (b.implications.length) parts.push(`*Implications:*\n${bullets(b.implications)}`);
+    if (b.lateral_connections.length) {
+      parts.push(
+        `*Connects to:*\n${b.lateral_connections.map((c) => `• _${oneLine(nameOf(c.lens_id))}_: ${s(c.connection)}`).join("\n")}`,
+      );
+    }
+    return sections(parts.join("\n"));
+  });
+  const n = analysis.beliefs.length;
+  return paginate({
+    title: name,
+    fallback: fallback(`${name}: ${n} belief${n === 1 ? "" : "s"}, quality ${pct(q.overall)}`),
+    head: [header(name), context([quality])],
+    body: beliefs,
+    tail: [actions],
+  });
+}
+
+// ---------- step 3: synthesis ----------
+
+const CONSTRAINT_MARK: Record<"respected" | "at_risk" | "violated" | "unknown", string> = {
+  respected: "✅",
+  at_risk: "⚠️",
+  violated: "❌",
+  unknown: "❔",
+};
+
+/**
+ * The synthesis. Model source: reframe, root cause (with its lens), insights grouped by lens,
+ * actions by horizon, trade-offs, validation, why earlier attempts fell short, and the constraint
+ * check with a status emoji. Offline source: the checklist grouped by lens, with
+ * {@link OFFLINE_LABEL} on every message. `lensName` maps lens ids to display names.
+ */
+export function synthesisCard(synthesis: Synthesis, lensName: (id: string) => string): SlackMessage[] {
+  if (synthesis.source === "offline") {
+    const total = synthesis.checklist.reduce((sum, g) => sum + g.questions.length, 0);
+    return paginate({
+      title: "Checklist",
+      fallback: fallback(
+        `Checklist (offline): ${total} questions across ${synthesis.checklist.length} lenses`,
+      ),
+      head: [header("Checklist")],
+      body: synthesis.checklist.map((g) =>
+        sections(`*${oneLine(g.lens_name)}*\n${bullets(g.questions, "☐")}`),
+      ),
+      everyPage: [context([`_${OFFLINE_LABEL}_`])],
+    });
+  }
+
+  const name = (id: string) => oneLine(lensName(id));
+  const body: KnownBlock[][] = [
+    sections(`*Reframe*\n${s(synthesis.reframe)}`),
+    sections(
+      `*Root cause* (through _${name(synthesis.root_cause.lens_id)}_)\n${s(synthesis.root_cause.statement)}`,
+    ),
+  ];
+
+  const byLens = new Map<string, string[]>();
+  for (const i of synthesis.insights) byLens.set(i.lens_id, [...(byLens.get(i.lens_id) ?? []), i.insight]);
+  const insightGroups = [...byLens].map(([id, items]) => `_${name(id)}_\n${bullets(items)}`);
+  body.push(sections(`*Insights by lens*\n${insightGroups.join("\n")}`));
+
+  const horizons = [
+    ["Immediate", synthesis.actions.immediate],
+    ["Short term", synthesis.actions.short_term],
+    ["Long term", synthesis.actions.long_term],
+  ] as const;
+  const withActions = horizons.filter(([, items]) => items.length > 0);
+  if (withActions.length === 0) body.push(sections("*Actions*\n_No actions proposed._"));
+  withActions.forEach(([label, items], i) => {
+    const numbered = items.map((a, j) => `${j + 1}. ${s(a)}`).join("\n");
+    body.push(sections(`${i === 0 ? "*Actions*\n" : ""}_${label}_\n${numbered}`));
+  });
+
+  if (synthesis.trade_offs.length) body.push(sections(`*Trade-offs*\n${bullets(synthesis.trade_offs)}`));
+  if (synthesis.validation.length) body.push(sections(`*How to validate*\n${bullets(synthesis.validation)}`));
+  body.push(sections(`*Why earlier attempts fell short*\n${s(synthesis.why_earlier_attempts_fell_short)}`));
+  if (synthesis.constraint_check.length) {
+    const rows = synthesis.constraint_check.map(
+      (c) =>
+        `${CONSTRAINT_MARK[c.status]} *${oneLine(c.constraint)}* (${c.status.replace("_", " ")}): ${s(c.note)}`,
+    );
+    body.push(sections(`*Constraint check*\n${rows.join("\n")}`));
+  }
+
+  return paginate({
+    title: "Synthesis",
+    fallback: fallback(`Synthesis: ${oneLine(synthesis.reframe)}`),
+    head: [header("Synthesis")],
+    body,
+  });
+}
+
+// ---------- errors ----------
+
+/**
+ * A failed run: a plain explanation, the reference id to quote when reporting it, and a Retry
+ * button (action_id `retry_analysis`, value = the reference id, unsanitised because it is not shown).
+ */
+export function errorCard(err: { referenceId: string; message: string }): SlackMessage[] {
+  if (!err.referenceId || err.referenceId.length > MAX_BUTTON_VALUE) {
+    throw new RangeError("referenceId must be 1-2000 characters");
+  }
+  const ref = s(err.referenceId);
+  return [
+    {
+      text: fallback(`lensbot could not finish this analysis (reference ${ref})`),
+      blocks: [
+        ...sections(`⚠️ *lensbot could not finish this analysis.*\n${s(err.message)}`),
+        context([`Reference: \`${ref}\` (quote it if you report this)`]),
+        { type: "actions", elements: [button("Retry", "retry_analysis", err.referenceId, "primary")] },
+      ],
+    },
+  ];
+}
+
+// ---------- the thread's root message ----------
+
+const SLACK_USER_ID = /^[UW][A-Z0-9]+$/;
+/** Sanitised characters of the problem quoted in the root message before it is cut with `…`. */
+export const ROOT_PROBLEM_CHARS = 2500;
+
+/**
+ * The message that opens a `/lens` thread: who asked (`<@USERID>`, a real mention because the id is
+ * ours and validated, never model text) and the problem as a block quote, shortened with `…` and a
+ * note when longer than {@link ROOT_PROBLEM_CHARS}. Throws RangeError for an invalid user id.
+ */
+export function rootMessage(input: { userId: string; problem: string }): SlackMessage[] {
+  if (!SLACK_USER_ID.test(input.userId))
+    throw new RangeError(`not a Slack user id: ${JSON.stringify(input.userId)}`);
+  const mention = `<@${input.userId}>`;
+  const full = s(input.problem.trim());
+  const shown = truncate(full || "(no text)", ROOT_PROBLEM_CHARS);
+  const quoted = shown
+    .split("\n")
+    .map((l) => (l.trim() ? `> ${l}` : ">"))
+    .join("\n");
+  const blocks: KnownBlock[] = [
+    ...sections(`🔎 ${mention} asked lensbot to look at this:`),
+    ...sections(quoted),
+  ];
+  if (shown.length < full.length) {
+    blocks.push(
+      context([
+        `_Shortened for display: about the first ${shown.length - 1} of ${full.length} characters are quoted._`,
+      ]),
+    );
+  }
+  return [{ text: fallback(`${mention} asked lensbot: ${oneLine(input.problem)}`), blocks }];
+}

@@ -1,0 +1,239 @@
+/**
+ * Slack's Block Kit size limits, as named constants, and a checker that lists every violation in
+ * a message. Figures are from the Block Kit reference (docs.slack.dev/reference/block-kit) and the
+ * `@slack/types` doc comments; the cumulative text budget is our own, explained below.
+ * Lengths are JavaScript string lengths (UTF-16 code units), which never under-count what Slack counts.
+ */
+
+/** Blocks per message (chat.postMessage / chat.update). */
+export const MAX_BLOCKS_PER_MESSAGE = 50;
+/** `text` of a section block. */
+export const MAX_SECTION_TEXT = 3000;
+/** Fields in a section block, and the length of each. */
+export const MAX_SECTION_FIELDS = 10;
+export const MAX_SECTION_FIELD_TEXT = 2000;
+/** `text` of a header block (plain_text only). */
+export const MAX_HEADER_TEXT = 150;
+/** Elements in a context block. */
+export const MAX_CONTEXT_ELEMENTS = 10;
+/** Any text object not covered by a tighter limit (context elements included). */
+export const MAX_TEXT_OBJECT = 3000;
+/** Elements in an actions block. */
+export const MAX_ACTIONS_ELEMENTS = 25;
+/** Button label (plain_text), button `value` and button `url`. */
+export const MAX_BUTTON_TEXT = 75;
+export const MAX_BUTTON_VALUE = 2000;
+export const MAX_BUTTON_URL = 3000;
+/** `action_id` of an interactive element and `block_id` of a block. */
+export const MAX_ACTION_ID = 255;
+export const MAX_BLOCK_ID = 255;
+/** `text` of a `markdown` block. */
+export const MAX_MARKDOWN_BLOCK_TEXT = 12_000;
+/**
+ * Top-level fallback `text`. Slack accepts far more (it truncates at 40,000), but the fallback only
+ * feeds notifications and screen readers, so lensbot keeps it short.
+ */
+export const MAX_FALLBACK_TEXT = 4000;
+/**
+ * Sum of all text in one message's blocks. Slack rejects messages whose blocks are too long in
+ * total with `msg_blocks_too_long`; the limit is undocumented and was measured at about 12,000-13,000
+ * characters including some overhead per block (slackapi/bolt-js#2509 and #2867). lensbot stays
+ * under this smaller budget and splits content over several messages instead.
+ */
+export const MAX_MESSAGE_TEXT = 10_000;
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Total length of every text object's `text` in `blocks`, walking nested elements. This is what
+ * lensbot counts against {@link MAX_MESSAGE_TEXT}.
+ */
+export function blocksTextLength(blocks: readonly unknown[]): number {
+  let total = 0;
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) {
+      for (const item of v) walk(item);
+    } else if (isObj(v)) {
+      for (const [key, value] of Object.entries(v)) {
+        if (key === "text" && typeof value === "string") total += value.length;
+        else walk(value);
+      }
+    }
+  };
+  walk(blocks);
+  return total;
+}
+
+/**
+ * Every Block Kit limit the message breaks, one readable line each (empty when it is valid).
+ * Checks: block count, cumulative text, header/section/context/actions/markdown shapes and
+ * lengths, buttons (label, value, url), text object types, `block_id` and `action_id` lengths and
+ * uniqueness within the message, and that a message with blocks has a non-empty fallback `text`
+ * (Slack uses it for notifications and accessibility and warns when it is missing).
+ */
+export function checkBlockKitLimits(message: { text?: string; blocks?: unknown[] }): string[] {
+  const problems: string[] = [];
+  const { text, blocks } = message;
+
+  if (text !== undefined && typeof text !== "string") problems.push("text: must be a string");
+  if (typeof text === "string" && text.length > MAX_FALLBACK_TEXT) {
+    problems.push(`text: fallback text is ${text.length} chars; max ${MAX_FALLBACK_TEXT}`);
+  }
+  if (blocks === undefined) {
+    if (typeof text !== "string" || text.trim() === "") problems.push("message: has neither text nor blocks");
+    return problems;
+  }
+  if (!Array.isArray(blocks)) {
+    problems.push("blocks: must be an array");
+    return problems;
+  }
+  if (blocks.length > 0 && (typeof text !== "string" || text.trim() === "")) {
+    problems.push("text: missing fallback text (required alongside blocks for notifications)");
+  }
+  if (blocks.length === 0 && (typeof text !== "string" || text.trim() === "")) {
+    problems.push("message: has neither text nor blocks");
+  }
+  if (blocks.length > MAX_BLOCKS_PER_MESSAGE) {
+    problems.push(`blocks: ${blocks.length} blocks; max ${MAX_BLOCKS_PER_MESSAGE}`);
+  }
+  const totalText = blocksTextLength(blocks);
+  if (totalText > MAX_MESSAGE_TEXT) {
+    problems.push(
+      `blocks: ${totalText} chars of text in total; budget ${MAX_MESSAGE_TEXT} (msg_blocks_too_long)`,
+    );
+  }
+
+  const blockIds = new Set<string>();
+  const actionIds = new Set<string>();
+
+  /** Checks a text object; `max` is its limit, `plainOnly` when only plain_text is allowed. */
+  const textObject = (where: string, v: unknown, max: number, plainOnly = false): void => {
+    if (!isObj(v)) {
+      problems.push(`${where}: missing text object`);
+      return;
+    }
+    if (v.type !== "plain_text" && v.type !== "mrkdwn") {
+      problems.push(`${where}: text type must be plain_text or mrkdwn, got ${String(v.type)}`);
+    } else if (plainOnly && v.type !== "plain_text") {
+      problems.push(`${where}: text type must be plain_text`);
+    }
+    if (typeof v.text !== "string" || v.text.length === 0) {
+      problems.push(`${where}: text is empty`);
+    } else if (v.text.length > max) {
+      problems.push(`${where}: text is ${v.text.length} chars; max ${max}`);
+    }
+  };
+
+  const element = (where: string, el: unknown): void => {
+    if (!isObj(el) || typeof el.type !== "string") {
+      problems.push(`${where}: element must be an object with a type`);
+      return;
+    }
+    if (el.action_id !== undefined) {
+      if (typeof el.action_id !== "string" || el.action_id.length === 0) {
+        problems.push(`${where}: action_id must be a non-empty string`);
+      } else {
+        if (el.action_id.length > MAX_ACTION_ID) {
+          problems.push(`${where}: action_id is ${el.action_id.length} chars; max ${MAX_ACTION_ID}`);
+        }
+        if (actionIds.has(el.action_id)) problems.push(`${where}: duplicate action_id ${el.action_id}`);
+        actionIds.add(el.action_id);
+      }
+    }
+    if (el.type === "button") {
+      textObject(`${where} (button)`, el.text, MAX_BUTTON_TEXT, true);
+      if (el.value !== undefined && (typeof el.value !== "string" || el.value.length > MAX_BUTTON_VALUE)) {
+        problems.push(`${where} (button): value must be a string of at most ${MAX_BUTTON_VALUE} chars`);
+      }
+      if (el.url !== undefined && (typeof el.url !== "string" || el.url.length > MAX_BUTTON_URL)) {
+        problems.push(`${where} (button): url must be a string of at most ${MAX_BUTTON_URL} chars`);
+      }
+    }
+  };
+
+  blocks.forEach((block, i) => {
+    const at = `blocks[${i}]`;
+    if (!isObj(block) || typeof block.type !== "string") {
+      problems.push(`${at}: block must be an object with a type`);
+      return;
+    }
+    const where = `${at} (${block.type})`;
+    if (block.block_id !== undefined) {
+      if (typeof block.block_id !== "string" || block.block_id.length === 0) {
+        problems.push(`${where}: block_id must be a non-empty string`);
+      } else {
+        if (block.block_id.length > MAX_BLOCK_ID) {
+          problems.push(`${where}: block_id is ${block.block_id.length} chars; max ${MAX_BLOCK_ID}`);
+        }
+        if (blockIds.has(block.block_id)) problems.push(`${where}: duplicate block_id ${block.block_id}`);
+        blockIds.add(block.block_id);
+      }
+    }
+    switch (block.type) {
+      case "header":
+        textObject(where, block.text, MAX_HEADER_TEXT, true);
+        break;
+      case "section": {
+        const fields = block.fields;
+        if (block.text === undefined && fields === undefined) {
+          problems.push(`${where}: needs text or fields`);
+        }
+        if (block.text !== undefined) textObject(where, block.text, MAX_SECTION_TEXT);
+        if (fields !== undefined) {
+          if (!Array.isArray(fields) || fields.length === 0) {
+            problems.push(`${where}: fields must be a non-empty array`);
+          } else {
+            if (fields.length > MAX_SECTION_FIELDS) {
+              problems.push(`${where}: ${fields.length} fields; max ${MAX_SECTION_FIELDS}`);
+            }
+            fields.forEach((f, j) => {
+              textObject(`${where} fields[${j}]`, f, MAX_SECTION_FIELD_TEXT);
+            });
+          }
+        }
+        if (block.accessory !== undefined) element(`${where} accessory`, block.accessory);
+        break;
+      }
+      case "context": {
+        const els = block.elements;
+        if (!Array.isArray(els) || els.length === 0) {
+          problems.push(`${where}: elements must be a non-empty array`);
+          break;
+        }
+        if (els.length > MAX_CONTEXT_ELEMENTS) {
+          problems.push(`${where}: ${els.length} elements; max ${MAX_CONTEXT_ELEMENTS}`);
+        }
+        els.forEach((el, j) => {
+          if (isObj(el) && el.type === "image") return;
+          textObject(`${where} elements[${j}]`, el, MAX_TEXT_OBJECT);
+        });
+        break;
+      }
+      case "actions": {
+        const els = block.elements;
+        if (!Array.isArray(els) || els.length === 0) {
+          problems.push(`${where}: elements must be a non-empty array`);
+          break;
+        }
+        if (els.length > MAX_ACTIONS_ELEMENTS) {
+          problems.push(`${where}: ${els.length} elements; max ${MAX_ACTIONS_ELEMENTS}`);
+        }
+        els.forEach((el, j) => {
+          element(`${where} elements[${j}]`, el);
+        });
+        break;
+      }
+      case "markdown":
+        if (typeof block.text !== "string" || block.text.length === 0)
+          problems.push(`${where}: text is empty`);
+        else if (block.text.length > MAX_MARKDOWN_BLOCK_TEXT) {
+          problems.push(`${where}: text is ${block.text.length} chars; max ${MAX_MARKDOWN_BLOCK_TEXT}`);
+        }
+        break;
+      default:
+        break;
+    }
+  });
+  return problems;
+}

@@ -1,0 +1,679 @@
+import type { KnownBlock } from "@slack/types";
+import { describe, expect, it } from "vitest";
+import type { Belief, LensAnalysis, ModeSuggestion, Synthesis } from "../../src/pipeline/schemas.js";
+import { OFFLINE_LABEL } from "../../src/pipeline/schemas.js";
+import {
+  errorCard,
+  lensCard,
+  modeCard,
+  ROOT_PROBLEM_CHARS,
+  rootMessage,
+  type SlackMessage,
+  statusMessage,
+  synthesisCard,
+} from "../../src/slack/blocks/cards.js";
+import {
+  blocksTextLength,
+  checkBlockKitLimits,
+  MAX_BLOCKS_PER_MESSAGE,
+  MAX_MESSAGE_TEXT,
+} from "../../src/slack/blocks/limits.js";
+
+// ---------- helpers ----------
+
+type Obj = Record<string, unknown>;
+
+/** Every `text` string in a message's blocks, in order. */
+function texts(blocks: readonly unknown[]): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === "object") {
+      for (const [k, val] of Object.entries(v)) {
+        if (k === "text" && typeof val === "string") out.push(val);
+        else walk(val);
+      }
+    }
+  };
+  walk(blocks);
+  return out;
+}
+
+/** All visible text of a set of messages, fallbacks included. */
+const allText = (messages: readonly SlackMessage[]) =>
+  messages.flatMap((m) => [m.text, ...texts(m.blocks)]).join("\n");
+
+/** Blocks' text joined with spaces, so words split over sections or messages can be searched. */
+const flatText = (messages: readonly SlackMessage[]) =>
+  messages
+    .flatMap((m) => texts(m.blocks))
+    .join(" ")
+    .replace(/\s+/g, " ");
+
+function buttons(message: SlackMessage): Obj[] {
+  return message.blocks
+    .filter((b): b is Extract<KnownBlock, { type: "actions" }> => b.type === "actions")
+    .flatMap((b) => b.elements as unknown as Obj[]);
+}
+
+/** Every message is within Slack's limits and carries a non-empty, safe fallback. */
+function expectValid(messages: readonly SlackMessage[], allowedMention?: string) {
+  expect(messages.length).toBeGreaterThan(0);
+  for (const m of messages) {
+    expect(checkBlockKitLimits(m)).toEqual([]);
+    expect(m.text.trim()).not.toBe("");
+    let visible = [m.text, ...texts(m.blocks)].join("\n");
+    if (allowedMention) visible = visible.replaceAll(allowedMention, "");
+    expect(visible).not.toMatch(/<[!@#]|<https?:/);
+    expect(visible).not.toMatch(/@(here|channel|everyone)\b/i);
+  }
+}
+
+const section = (text: string): KnownBlock => ({ type: "section", text: { type: "mrkdwn", text } });
+const btn = (text: string, action_id: string) => ({
+  type: "button",
+  text: { type: "plain_text", text },
+  action_id,
+  value: "v",
+});
+
+/** Text that tries every trick: mentions, broadcasts, a disguised link and a bare URL. */
+const HOSTILE =
+  "<!channel> <!here|here> <@U123> <#C1|x> <https://evil.example|click> @here see https://phish.example/login";
+
+const words = (n: number, seed: string) =>
+  Array.from({ length: n }, (_, i) => `${seed}${i % 10}`)
+    .join(" ")
+    .slice(0, n);
+
+// ---------- checkBlockKitLimits ----------
+
+describe("checkBlockKitLimits", () => {
+  it("accepts a valid message", () => {
+    expect(
+      checkBlockKitLimits({
+        text: "fallback",
+        blocks: [
+          { type: "header", text: { type: "plain_text", text: "Title" } },
+          section("hello"),
+          { type: "divider" },
+          { type: "context", elements: [{ type: "mrkdwn", text: "note" }] },
+          { type: "actions", elements: [btn("Go", "go"), btn("Stop", "stop")] },
+        ],
+      }),
+    ).toEqual([]);
+  });
+
+  it("catches 51 blocks", () => {
+    const blocks = Array.from({ length: 51 }, () => ({ type: "divider" }));
+    expect(checkBlockKitLimits({ text: "t", blocks })).toEqual([
+      expect.stringContaining("51 blocks; max 50"),
+    ]);
+    expect(checkBlockKitLimits({ text: "t", blocks: blocks.slice(1) })).toEqual([]);
+  });
+
+  it("catches a 3,001-char section", () => {
+    expect(checkBlockKitLimits({ text: "t", blocks: [section("x".repeat(3001))] })).toEqual([
+      "blocks[0] (section): text is 3001 chars; max 3000",
+    ]);
+    expect(checkBlockKitLimits({ text: "t", blocks: [section("x".repeat(3000))] })).toEqual([]);
+  });
+
+  it("catches a 151-char header, and a header that is not plain_text", () => {
+    const header = (text: string, type = "plain_text") => ({ type: "header", text: { type, text } });
+    expect(checkBlockKitLimits({ text: "t", blocks: [header("h".repeat(151))] })).toEqual([
+      "blocks[0] (header): text is 151 chars; max 150",
+    ]);
+    expect(checkBlockKitLimits({ text: "t", blocks: [header("h".repeat(150))] })).toEqual([]);
+    expect(checkBlockKitLimits({ text: "t", blocks: [header("h", "mrkdwn")] })).toEqual([
+      "blocks[0] (header): text type must be plain_text",
+    ]);
+  });
+
+  it("catches 11 context elements", () => {
+    const context = (n: number) => ({
+      type: "context",
+      elements: Array.from({ length: n }, (_, i) => ({ type: "mrkdwn", text: `e${i}` })),
+    });
+    expect(checkBlockKitLimits({ text: "t", blocks: [context(11)] })).toEqual([
+      "blocks[0] (context): 11 elements; max 10",
+    ]);
+    expect(checkBlockKitLimits({ text: "t", blocks: [context(10)] })).toEqual([]);
+  });
+
+  it("catches a 76-char button label, in actions and as a section accessory", () => {
+    expect(
+      checkBlockKitLimits({ text: "t", blocks: [{ type: "actions", elements: [btn("b".repeat(76), "a")] }] }),
+    ).toEqual(["blocks[0] (actions) elements[0] (button): text is 76 chars; max 75"]);
+    expect(
+      checkBlockKitLimits({ text: "t", blocks: [{ ...section("s"), accessory: btn("b".repeat(76), "a") }] }),
+    ).toEqual(["blocks[0] (section) accessory (button): text is 76 chars; max 75"]);
+    expect(
+      checkBlockKitLimits({ text: "t", blocks: [{ type: "actions", elements: [btn("b".repeat(75), "a")] }] }),
+    ).toEqual([]);
+  });
+
+  it("catches long and duplicate action_ids and block_ids", () => {
+    const problems = checkBlockKitLimits({
+      text: "t",
+      blocks: [
+        {
+          type: "actions",
+          block_id: "k".repeat(256),
+          elements: [btn("a", "x".repeat(256)), btn("b", "dup")],
+        },
+        { type: "actions", block_id: "same", elements: [btn("c", "dup")] },
+        { type: "divider", block_id: "same" },
+      ],
+    });
+    expect(problems).toEqual([
+      "blocks[0] (actions): block_id is 256 chars; max 255",
+      "blocks[0] (actions) elements[0]: action_id is 256 chars; max 255",
+      "blocks[1] (actions) elements[0]: duplicate action_id dup",
+      "blocks[2] (divider): duplicate block_id same",
+    ]);
+  });
+
+  it("catches a missing fallback text, empty sections and over-long button values", () => {
+    expect(checkBlockKitLimits({ blocks: [section("x")] })).toEqual([
+      expect.stringContaining("text: missing fallback text"),
+    ]);
+    expect(checkBlockKitLimits({ text: "t", blocks: [section("")] })).toEqual([
+      "blocks[0] (section): text is empty",
+    ]);
+    expect(checkBlockKitLimits({ text: "t", blocks: [{ type: "section" }] })).toEqual([
+      "blocks[0] (section): needs text or fields",
+    ]);
+    const long = { ...btn("ok", "a"), value: "v".repeat(2001) };
+    expect(checkBlockKitLimits({ text: "t", blocks: [{ type: "actions", elements: [long] }] })).toEqual([
+      expect.stringContaining("value must be a string of at most 2000"),
+    ]);
+    expect(checkBlockKitLimits({ text: "x".repeat(4001) })).toEqual([expect.stringContaining("4001 chars")]);
+    expect(checkBlockKitLimits({})).toEqual(["message: has neither text nor blocks"]);
+  });
+
+  it("catches blocks whose text adds up past the per-message budget", () => {
+    const blocks = Array.from({ length: 4 }, () => section("y".repeat(2600)));
+    expect(blocksTextLength(blocks)).toBe(10_400);
+    expect(checkBlockKitLimits({ text: "t", blocks })).toEqual([
+      expect.stringContaining("msg_blocks_too_long"),
+    ]);
+  });
+
+  it("reports every violation at once", () => {
+    const blocks: unknown[] = [
+      { type: "header", text: { type: "plain_text", text: "h".repeat(151) } },
+      section("x".repeat(3001)),
+      { type: "context", elements: Array.from({ length: 11 }, () => ({ type: "mrkdwn", text: "c" })) },
+      { type: "actions", elements: [btn("b".repeat(76), "a")] },
+      ...Array.from({ length: 47 }, () => ({ type: "divider" })),
+    ];
+    const problems = checkBlockKitLimits({ text: "t", blocks });
+    expect(problems).toHaveLength(5);
+    expect(problems.join("\n")).toMatch(/51 blocks/);
+    expect(problems.join("\n")).toMatch(/3001 chars/);
+    expect(problems.join("\n")).toMatch(/151 chars/);
+    expect(problems.join("\n")).toMatch(/11 elements/);
+    expect(problems.join("\n")).toMatch(/76 chars/);
+  });
+});
+
+// ---------- statusMessage ----------
+
+describe("statusMessage", () => {
+  it("shows the step and each lens's status on one line", () => {
+    const messages = statusMessage({
+      phase: "analysing",
+      lenses: [
+        { id: "pace-layering", name: "Pace Layering", status: "done" },
+        { id: "system-boundaries", name: "System Boundaries", status: "running" },
+        { id: "leverage-points", name: "Leverage Points", status: "pending" },
+        { id: "feedback-loops", name: "Feedback Loops", status: "failed" },
+      ],
+      note: "Feedback Loops failed: timed out <!here>",
+    });
+    expect(messages).toHaveLength(1);
+    expectValid(messages);
+    const text = allText(messages);
+    expect(text).toContain("Pace Layering ✓ · System Boundaries … · Leverage Points ○ · Feedback Loops ✗");
+    expect(text).toContain("Analysing");
+    expect(text).toContain("step 2 of 3");
+    expect(text).toContain("&lt;!here&gt;");
+    expect(messages[0]?.text).toBe("lensbot: analysing, 1 of 4 lenses done");
+    expect(messages[0]?.blocks.map((b) => b.type)).toEqual(["section", "context"]);
+  });
+
+  it.each(["suggesting", "analysing", "synthesising", "done", "failed"] as const)(
+    "renders phase %s",
+    (phase) => {
+      const messages = statusMessage({ phase, lenses: [] });
+      expectValid(messages);
+      expect(messages[0]?.text).toContain(phase);
+      expect(messages[0]?.blocks).toHaveLength(1);
+    },
+  );
+});
+
+// ---------- modeCard ----------
+
+const suggestion = (source: "model" | "offline"): ModeSuggestion => ({
+  source,
+  modes: [
+    {
+      id: "systems",
+      name: "Systems",
+      emoji: "🕸️",
+      match_score: 0.82,
+      reason: `Several parts interact. ${HOSTILE}`,
+    },
+    {
+      id: "decisions",
+      name: "Decisions",
+      emoji: "⚖️",
+      match_score: 0.4,
+      reason: "There is a choice to make.",
+    },
+  ],
+  lenses: [
+    {
+      id: "pace-layering",
+      name: "Pace Layering",
+      match_score: 0.91,
+      reason: "Layers change at different speeds.",
+    },
+    {
+      id: "leverage-points",
+      name: "Leverage Points",
+      match_score: 0.655,
+      reason: "Small changes, big effects.",
+    },
+  ],
+});
+
+describe("modeCard", () => {
+  it("lists modes with emoji and match %, and lenses with score and reason", () => {
+    const messages = modeCard(suggestion("model"), ["Problem shortened to 4,000 characters."]);
+    expectValid(messages);
+    expect(messages).toHaveLength(1);
+    const [first] = messages;
+    expect(first?.blocks[0]).toMatchObject({ type: "header", text: { type: "plain_text" } });
+    const text = allText(messages);
+    expect(text).toContain("🕸️ *Systems* · 82% match");
+    expect(text).toContain("⚖️ *Decisions* · 40% match");
+    expect(text).toContain("*Pace Layering* · 91%: Layers change at different speeds.");
+    expect(text).toContain("*Leverage Points* · 66%");
+    expect(text).toContain("Problem shortened to 4,000 characters.");
+    expect(text).not.toContain(OFFLINE_LABEL);
+    expect(first?.text).toContain("Systems");
+    expect(first?.text).toContain("Pace Layering");
+  });
+
+  it("labels offline suggestions in a context block", () => {
+    const messages = modeCard(suggestion("offline"), []);
+    expectValid(messages);
+    const contexts = messages[0]?.blocks.filter((b) => b.type === "context") ?? [];
+    expect(texts(contexts).join("\n")).toContain(OFFLINE_LABEL);
+    expect(messages[0]?.text).toContain("offline");
+  });
+});
+
+// ---------- lensCard ----------
+
+const BELIEF_OPENINGS = [
+  "Caching hides the slow layer",
+  "Deploy cadence outpaces schema change",
+  "Ownership stops at the service boundary",
+  "Alert fatigue masks the real signal",
+  "Quarterly planning freezes fast layers",
+];
+
+function belief(i: number, reasoningChars: number): Belief {
+  return {
+    belief: `${BELIEF_OPENINGS[i]} in this system`,
+    confidence: 0.6 + i * 0.05,
+    reasoning: `${words(reasoningChars - 12, `r${i}w`)} endmark${i}`,
+    evidence: [`Evidence ${i}a quoted from the thread`, `Evidence ${i}b`],
+    lateral_connections: [{ lens_id: "feedback-loops", connection: `Connection ${i} to loops` }],
+    implications: [`Implication ${i} for the team`],
+  };
+}
+
+const modelAnalysis = (beliefs: Belief[]): LensAnalysis => ({
+  source: "model",
+  lens_id: "pace-layering",
+  lens_name: "Pace Layering",
+  beliefs,
+  quality: { specificity: 0.8, novelty: 0.7, actionability: 0.9, coherence: 0.85, overall: 0.82 },
+  refined: true,
+});
+
+const related = [
+  { id: "pace-layering", name: "Pace Layering" },
+  { id: "system-boundaries", name: "System Boundaries" },
+  { id: "system-boundaries", name: "System Boundaries (duplicate)" },
+  { id: "Not A Slug", name: "Broken" },
+  { id: "leverage-points", name: "Leverage Points" },
+  { id: "feedback-loops", name: "Feedback Loops" },
+  { id: "second-order-effects", name: "Second-Order Effects" },
+];
+
+describe("lensCard (model)", () => {
+  it("shows each belief with confidence, reasoning, evidence, implications and connections, plus quality", () => {
+    const messages = lensCard(modelAnalysis([belief(0, 200), belief(1, 200)]), { related, runId: "run-1" });
+    expectValid(messages);
+    expect(messages).toHaveLength(1);
+    const [m] = messages;
+    expect(m?.blocks[0]).toEqual({
+      type: "header",
+      text: { type: "plain_text", text: "Pace Layering", emoji: true },
+    });
+    expect(m?.blocks[1]?.type).toBe("context");
+    expect(texts([m?.blocks[1]])[0]).toBe(
+      "Quality 82% · specificity 80% · novelty 70% · actionability 90% · coherence 85% · refined once",
+    );
+    const text = allText(messages);
+    expect(text).toContain("*1. Caching hides the slow layer in this system* · confidence 60%");
+    expect(text).toContain("*2. Deploy cadence outpaces schema change in this system* · confidence 65%");
+    expect(text).toContain("*Why:* r0w0");
+    expect(text).toContain("• Evidence 0a quoted from the thread");
+    expect(text).toContain("• Implication 1 for the team");
+    expect(text).toContain("• _Feedback Loops_: Connection 0 to loops");
+    expect(m?.text).toBe("Pace Layering: 2 beliefs, quality 82%");
+  });
+
+  it("5 beliefs with 3,000-char reasoning each: split over messages, all within limits, none lost", () => {
+    const analysis = modelAnalysis([0, 1, 2, 3, 4].map((i) => belief(i, 3000)));
+    const messages = lensCard(analysis, { related, runId: "run-1" });
+    expectValid(messages);
+    expect(messages.length).toBeGreaterThan(1);
+    for (const m of messages) {
+      expect(m.blocks.length).toBeLessThanOrEqual(MAX_BLOCKS_PER_MESSAGE);
+      expect(blocksTextLength(m.blocks)).toBeLessThanOrEqual(MAX_MESSAGE_TEXT);
+    }
+    const flat = flatText(messages);
+    BELIEF_OPENINGS.forEach((opening, i) => {
+      expect(flat).toContain(opening);
+      // The whole reasoning survives: its last word is there, and every word in order.
+      expect(flat).toContain(`endmark${i}`);
+      expect(flat).toContain(analysis.source === "model" ? (analysis.beliefs[i]?.reasoning ?? "?") : "?");
+    });
+    // Later messages say they continue, and only the last carries the buttons.
+    messages.slice(1).forEach((m, i) => {
+      expect(texts([m.blocks[0]])[0]).toContain(`continued, part ${i + 2} of ${messages.length}`);
+      expect(m.text).toContain("continued");
+    });
+    for (const m of messages.slice(0, -1)) expect(buttons(m)).toEqual([]);
+    expect(buttons(messages.at(-1) as SlackMessage).length).toBeGreaterThan(0);
+  });
+
+  it("offers up to 3 distinct related lenses as Apply buttons, plus feedback buttons", () => {
+    const [m] = lensCard(modelAnalysis([belief(0, 100)]), { related, runId: "run-42" });
+    const els = buttons(m as SlackMessage);
+    expect(els.map((e) => e.action_id)).toEqual([
+      "apply_lens:system-boundaries",
+      "apply_lens:leverage-points",
+      "apply_lens:feedback-loops",
+      "feedback_up",
+      "feedback_down",
+    ]);
+    expect(els.map((e) => (e.text as Obj).text)).toEqual([
+      "Apply System Boundaries",
+      "Apply Leverage Points",
+      "Apply Feedback Loops",
+      "👍 Useful",
+      "👎 Not useful",
+    ]);
+    expect(els.map((e) => JSON.parse(e.value as string))).toEqual([
+      { runId: "run-42", lensId: "system-boundaries" },
+      { runId: "run-42", lensId: "leverage-points" },
+      { runId: "run-42", lensId: "feedback-loops" },
+      { runId: "run-42", lensId: "pace-layering" },
+      { runId: "run-42", lensId: "pace-layering" },
+    ]);
+    expect(new Set(els.map((e) => e.action_id)).size).toBe(els.length);
+  });
+
+  it("still has feedback buttons with no related lenses, and truncates long button labels with …", () => {
+    const long = { id: "long-name", name: "L".repeat(100) };
+    const [m] = lensCard(modelAnalysis([belief(0, 100)]), { related: [long], runId: "r" });
+    const els = buttons(m as SlackMessage);
+    expect(els.map((e) => e.action_id)).toEqual(["apply_lens:long-name", "feedback_up", "feedback_down"]);
+    const label = (els[0]?.text as Obj | undefined)?.text as string;
+    expect(label.length).toBeLessThanOrEqual(75);
+    expect(label.endsWith("…")).toBe(true);
+    expectValid([m as SlackMessage]);
+  });
+
+  it("sanitises model text everywhere, and names connections through lensName when given", () => {
+    const hostile: Belief = {
+      belief: `Trust me ${HOSTILE}`,
+      confidence: 0.5,
+      reasoning: HOSTILE,
+      evidence: [HOSTILE],
+      lateral_connections: [{ lens_id: "unknown-lens", connection: HOSTILE }],
+      implications: [HOSTILE],
+    };
+    const messages = lensCard(modelAnalysis([hostile]), {
+      related: [],
+      runId: "r",
+      lensName: (id) => `Name of ${id}`,
+    });
+    expectValid(messages);
+    const text = allText(messages);
+    expect(text).toContain("&lt;!channel&gt;");
+    expect(text).toContain("&lt;hxxps://evil[.]example|click&gt;");
+    expect(text).toContain("hxxps://phish[.]example/login");
+    expect(text).toContain("@\u200Dhere");
+    expect(text).toContain("_Name of unknown-lens_");
+  });
+});
+
+describe("lensCard (offline)", () => {
+  const offline: LensAnalysis = {
+    source: "offline",
+    lens_id: "pace-layering",
+    lens_name: "Pace Layering",
+    summary: "Different parts of a system change at different speeds.",
+    questions: ["Which layer is fastest?", "Which layer is slowest?", "Where do they grind?"],
+    pitfalls: ["Forcing the slow layer to move fast."],
+  };
+
+  it("shows summary, questions, pitfalls and the offline label, with buttons", () => {
+    const messages = lensCard(offline, { related, runId: "run-7" });
+    expectValid(messages);
+    expect(messages).toHaveLength(1);
+    const text = allText(messages);
+    expect(text).toContain("Different parts of a system change at different speeds.");
+    expect(text).toContain(
+      "*Questions to work through*\n• Which layer is fastest?\n• Which layer is slowest?",
+    );
+    expect(text).toContain("*Pitfalls*\n• Forcing the slow layer to move fast.");
+    const contexts = messages[0]?.blocks.filter((b) => b.type === "context") ?? [];
+    expect(texts(contexts).join("\n")).toContain(OFFLINE_LABEL);
+    expect(messages[0]?.text).toContain("offline");
+    expect(buttons(messages[0] as SlackMessage).map((e) => e.action_id)).toContain("feedback_down");
+    expect(messages[0]?.blocks.at(-1)?.type).toBe("actions");
+  });
+});
+
+// ---------- synthesisCard ----------
+
+const lensName = (id: string) =>
+  ({ "pace-layering": "Pace Layering", "leverage-points": "Leverage Points" })[id] ?? id;
+
+function modelSynthesis(actionsPerHorizon: number, actionChars = 40): Synthesis {
+  const actions = (h: string) =>
+    Array.from({ length: actionsPerHorizon }, (_, i) => `${h}-action-${i} ${words(actionChars, "do")}`);
+  return {
+    source: "model",
+    reframe: "This is a coordination problem, not a capacity problem.",
+    root_cause: { statement: "Teams release on different clocks.", lens_id: "pace-layering" },
+    insights: [
+      { lens_id: "pace-layering", insight: "Schema changes are the slow layer." },
+      { lens_id: "leverage-points", insight: "Release rules are a high-leverage point." },
+      { lens_id: "pace-layering", insight: "Fast layers need a buffer." },
+    ],
+    actions: { immediate: actions("now"), short_term: actions("soon"), long_term: actions("later") },
+    trade_offs: ["Slower releases for the slow layer."],
+    validation: ["Rollbacks per month fall below 2 within a quarter."],
+    why_earlier_attempts_fell_short: "They sped everything up at once.",
+    constraint_check: [
+      { constraint: "No new headcount", status: "respected", note: "Uses existing teams." },
+      { constraint: "Ship by Q3", status: "at_risk", note: "Depends on the migration." },
+      { constraint: "No downtime", status: "violated", note: "Cutover needs 5 minutes." },
+      { constraint: "Budget", status: "unknown", note: "Not discussed." },
+    ],
+  };
+}
+
+describe("synthesisCard (model)", () => {
+  it("has every section: reframe, root cause, insights by lens, actions by horizon, and the rest", () => {
+    const messages = synthesisCard(modelSynthesis(2), lensName);
+    expectValid(messages);
+    expect(messages).toHaveLength(1);
+    const text = allText(messages);
+    expect(messages[0]?.blocks[0]).toMatchObject({ type: "header", text: { text: "Synthesis" } });
+    expect(text).toContain("*Reframe*\nThis is a coordination problem");
+    expect(text).toContain("*Root cause* (through _Pace Layering_)\nTeams release on different clocks.");
+    expect(text).toContain(
+      "*Insights by lens*\n_Pace Layering_\n• Schema changes are the slow layer.\n• Fast layers need a buffer.\n_Leverage Points_\n• Release rules",
+    );
+    expect(text).toContain("*Actions*\n_Immediate_\n1. now-action-0");
+    expect(text).toContain("_Short term_\n1. soon-action-0");
+    expect(text).toContain("_Long term_\n1. later-action-0");
+    expect(text).toContain("*Trade-offs*\n• Slower releases");
+    expect(text).toContain("*How to validate*\n• Rollbacks per month");
+    expect(text).toContain("*Why earlier attempts fell short*\nThey sped everything up at once.");
+    expect(text).toContain("✅ *No new headcount* (respected): Uses existing teams.");
+    expect(text).toContain("⚠️ *Ship by Q3* (at risk)");
+    expect(text).toContain("❌ *No downtime* (violated)");
+    expect(text).toContain("❔ *Budget* (unknown)");
+    expect(text).not.toContain(OFFLINE_LABEL);
+  });
+
+  it("60 actions split across messages, all within limits and all kept", () => {
+    const synthesis = modelSynthesis(20, 200);
+    const messages = synthesisCard(synthesis, lensName);
+    expectValid(messages);
+    expect(messages.length).toBeGreaterThan(1);
+    const flat = flatText(messages);
+    for (const h of ["now", "soon", "later"]) {
+      for (let i = 0; i < 20; i++) expect(flat).toContain(`${h}-action-${i} do0`);
+    }
+    expect(flat).toContain("They sped everything up at once.");
+    expect(messages[1]?.text).toBe(`Synthesis (continued, part 2 of ${messages.length})`);
+  });
+
+  it("sanitises model text", () => {
+    const synthesis = { ...modelSynthesis(1), reframe: HOSTILE, trade_offs: [HOSTILE] } as Synthesis;
+    const messages = synthesisCard(synthesis, lensName);
+    expectValid(messages);
+    expect(allText(messages)).toContain("&lt;@U123&gt;");
+  });
+});
+
+describe("synthesisCard (offline)", () => {
+  it("shows the checklist grouped by lens, with the offline label on every message", () => {
+    const synthesis: Synthesis = {
+      source: "offline",
+      checklist: [
+        {
+          lens_id: "pace-layering",
+          lens_name: "Pace Layering",
+          questions: ["Which layer is fastest?", "Q2?"],
+        },
+        { lens_id: "leverage-points", lens_name: "Leverage Points", questions: ["Where is the leverage?"] },
+      ],
+    };
+    const messages = synthesisCard(synthesis, lensName);
+    expectValid(messages);
+    const text = allText(messages);
+    expect(text).toContain("*Pace Layering*\n☐ Which layer is fastest?\n☐ Q2?");
+    expect(text).toContain("*Leverage Points*\n☐ Where is the leverage?");
+    expect(messages[0]?.text).toBe("Checklist (offline): 3 questions across 2 lenses");
+
+    const big: Synthesis = {
+      source: "offline",
+      checklist: Array.from({ length: 30 }, (_, i) => ({
+        lens_id: `lens-${i}`,
+        lens_name: `Lens ${i}`,
+        questions: Array.from({ length: 6 }, (_, j) => `Question ${i}.${j} ${words(80, "q")}`),
+      })),
+    };
+    const many = synthesisCard(big, lensName);
+    expectValid(many);
+    expect(many.length).toBeGreaterThan(1);
+    for (const m of many) expect(texts(m.blocks).join("\n")).toContain(OFFLINE_LABEL);
+    const flat = flatText(many);
+    for (let i = 0; i < 30; i++) expect(flat).toContain(`Question ${i}.5`);
+  });
+});
+
+// ---------- errorCard ----------
+
+describe("errorCard", () => {
+  it("explains, gives the reference id and a Retry button", () => {
+    const messages = errorCard({ referenceId: "ref-123", message: "The model timed out. <!channel>" });
+    expectValid(messages);
+    expect(messages).toHaveLength(1);
+    const text = allText(messages);
+    expect(text).toContain("could not finish this analysis");
+    expect(text).toContain("The model timed out. &lt;!channel&gt;");
+    expect(text).toContain("`ref-123`");
+    expect(messages[0]?.text).toContain("ref-123");
+    const [retry] = buttons(messages[0] as SlackMessage);
+    expect(retry).toMatchObject({
+      type: "button",
+      action_id: "retry_analysis",
+      value: "ref-123",
+      style: "primary",
+    });
+    expect((retry?.text as Obj | undefined)?.text).toBe("Retry");
+  });
+
+  it("rejects an empty reference id", () => {
+    expect(() => errorCard({ referenceId: "", message: "x" })).toThrow(RangeError);
+  });
+});
+
+// ---------- rootMessage ----------
+
+describe("rootMessage", () => {
+  it("mentions the asker and quotes the escaped problem", () => {
+    const messages = rootMessage({
+      userId: "U123ABC",
+      problem: `Deploys keep failing\n\nsecond para ${HOSTILE}`,
+    });
+    expectValid(messages, "<@U123ABC>");
+    expect(messages).toHaveLength(1);
+    const text = allText(messages);
+    expect(text).toContain("<@U123ABC> asked lensbot to look at this:");
+    expect(text).toContain(
+      "> Deploys keep failing\n>\n> second para &lt;!channel&gt; &lt;!here|here&gt; &lt;@U123&gt;",
+    );
+    expect(messages[0]?.text).toMatch(/^<@U123ABC> asked lensbot: Deploys keep failing/);
+    expect(messages[0]?.blocks.some((b) => b.type === "context")).toBe(false);
+  });
+
+  it("accepts Enterprise Grid W ids", () => {
+    expect(allText(rootMessage({ userId: "W0ABC9", problem: "p" }))).toContain("<@W0ABC9>");
+  });
+
+  it.each(["", "u123", "U123>", "U123|x", "<@U123>", "B123", "U123 <!channel>"])(
+    "rejects user id %j",
+    (userId) => {
+      expect(() => rootMessage({ userId, problem: "p" })).toThrow(RangeError);
+    },
+  );
+
+  it("shortens a long problem with … and a note", () => {
+    const problem = words(7000, "long");
+    const messages = rootMessage({ userId: "U1", problem });
+    expectValid(messages, "<@U1>");
+    const quote = texts(messages[0]?.blocks ?? []).find((t) => t.startsWith("> ")) ?? "";
+    expect(quote.endsWith("…")).toBe(true);
+    expect(quote.length).toBeLessThanOrEqual(ROOT_PROBLEM_CHARS + 2);
+    const note = texts(messages[0]?.blocks.filter((b) => b.type === "context") ?? []).join("");
+    expect(note).toContain("of 7000 characters");
+  });
+});
