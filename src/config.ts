@@ -101,7 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
  * token and app token (Socket Mode).
  * @throws LensbotError `config_invalid` naming each missing variable.
  */
-export function requireSlack(config: Config): Required<Pick<Config["slack"], "botToken">> & Config["slack"] {
+export function requireSlack(config: Config): Omit<Config["slack"], "botToken"> & { botToken: string } {
   const missing: string[] = [];
   if (!config.slack.botToken) missing.push("SLACK_BOT_TOKEN");
   if (!config.slack.appToken && !config.slack.signingSecret)
