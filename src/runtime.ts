@@ -26,7 +26,11 @@ export interface Running {
  * Starts what this process runs: the Bolt app (HTTP on `config.port`, or Socket Mode), a worker,
  * or both. Everything is built from config and passed in; nothing is created at import time.
  */
-export async function start(config: Config, logger: Logger, roles: { app: boolean; worker: boolean }): Promise<Running> {
+export async function start(
+  config: Config,
+  logger: Logger,
+  roles: { app: boolean; worker: boolean },
+): Promise<Running> {
   const slack = requireSlack(config);
   const catalogue = loadCatalogue(config.lensesDir);
   const index = new CatalogueIndex(catalogue);
@@ -59,7 +63,9 @@ export async function start(config: Config, logger: Logger, roles: { app: boolea
       concurrency: config.concurrency,
       logger,
     });
-    worker = createAnalysisWorker(connectRedis(config.redisUrl), processor, { concurrency: config.workerConcurrency });
+    worker = createAnalysisWorker(connectRedis(config.redisUrl), processor, {
+      concurrency: config.workerConcurrency,
+    });
     worker.on("error", (err) => logger.error({ err }, "worker error"));
     closers.push(() => worker?.close() ?? Promise.resolve());
     logger.info({ engine: engine.name, concurrency: config.workerConcurrency }, "worker started");
@@ -78,7 +84,10 @@ export async function start(config: Config, logger: Logger, roles: { app: boolea
     });
     const server = await app.start(config.port);
     const address = slack.appToken ? undefined : (server as { address?: () => unknown }).address?.();
-    port = typeof address === "object" && address && "port" in address ? (address as { port: number }).port : config.port;
+    port =
+      typeof address === "object" && address && "port" in address
+        ? (address as { port: number }).port
+        : config.port;
     closers.unshift(() => app.stop());
     logger.info({ mode: slack.appToken ? "socket" : "http", port }, "Slack app started");
   }

@@ -50,7 +50,11 @@ function userMessage(err: unknown): string {
 async function buildProblem(deps: ProcessorDeps, job: AnalysisJob): Promise<Problem> {
   if (!job.readThread) return prepareProblem(job.question, { maxChars: deps.maxProblemChars });
   const messages = await readThread(deps.client, job.channel, job.threadTs);
-  const userIds = [...new Set(messages.flatMap((m) => [m.user, ...[...m.text.matchAll(/<@([UW][A-Z0-9]+)/g)].map((x) => x[1])]))];
+  const userIds = [
+    ...new Set(
+      messages.flatMap((m) => [m.user, ...[...m.text.matchAll(/<@([UW][A-Z0-9]+)/g)].map((x) => x[1])]),
+    ),
+  ];
   const names = new Map<string, string>();
   for (const id of userIds) if (id) names.set(id, await deps.names.name(id));
   const transcript = buildTranscript(messages, names, {
@@ -83,7 +87,12 @@ export function createProcessor(deps: ProcessorDeps) {
     const payload = parsed.data;
     const target = { runId: payload.runId, channel: payload.channel, threadTs: payload.threadTs };
     const publisher = new ThreadPublisher(
-      { client: deps.client, store: deps.store, catalogue: deps.catalogue, ...(deps.sleep && { sleep: deps.sleep }) },
+      {
+        client: deps.client,
+        store: deps.store,
+        catalogue: deps.catalogue,
+        ...(deps.sleep && { sleep: deps.sleep }),
+      },
       target,
     );
     const initial = (): AnalysisRecord => ({
@@ -124,7 +133,10 @@ export function createProcessor(deps: ProcessorDeps) {
         r.synthesis = result.synthesis;
       });
       await publisher.clearError();
-      deps.logger.info({ runId: payload.runId, jobId: job.id, elapsedMs: result.elapsed_ms }, "analysis done");
+      deps.logger.info(
+        { runId: payload.runId, jobId: job.id, elapsedMs: result.elapsed_ms },
+        "analysis done",
+      );
       return { runId: payload.runId, lenses: result.analyses.map((a) => a.lens_id) };
     } catch (err) {
       const final =

@@ -1,4 +1,4 @@
-import { Queue, Worker, type ConnectionOptions, type Job } from "bullmq";
+import { type ConnectionOptions, type Job, Queue, Worker } from "bullmq";
 import { ANALYSIS_QUEUE, type AnalysisJob, AnalysisJobSchema } from "./jobs.js";
 
 /** Attempts per job: covers worker crashes, stalls and Slack or Redis hiccups (model calls retry in the SDK). */

@@ -6,7 +6,7 @@ import type { Catalogue } from "../catalogue/catalogue.js";
 import { type AnalysisJob, dedupeKey, type Trigger } from "../queue/jobs.js";
 import { enqueueAnalysis } from "../queue/queue.js";
 import type { RecordStore } from "../store/records.js";
-import { rootMessage, type LensButtonValue } from "./blocks/cards.js";
+import { type LensButtonValue, rootMessage } from "./blocks/cards.js";
 import { ThreadPublisher } from "./publisher.js";
 
 export interface SlackAppOptions {
@@ -19,7 +19,11 @@ export interface SlackAppOptions {
   queue: Queue;
   store: RecordStore;
   catalogue: Catalogue;
-  logger: { info(o: object, msg?: string): void; warn(o: object, msg?: string): void; error(o: object, msg?: string): void };
+  logger: {
+    info(o: object, msg?: string): void;
+    warn(o: object, msg?: string): void;
+    error(o: object, msg?: string): void;
+  };
   /** How long a listener waits for Redis before telling the user the queue is unavailable (ms). */
   enqueueTimeoutMs?: number;
   now?: () => number;
@@ -61,7 +65,13 @@ export function createSlackApp(options: SlackAppOptions): App {
   const publisherFor = (client: WebClient, runId: string, channel: string, threadTs: string) =>
     new ThreadPublisher({ client, store, catalogue }, { runId, channel, threadTs });
 
-  const tellUser = async (client: WebClient, channel: string, user: string, text: string, threadTs?: string) => {
+  const tellUser = async (
+    client: WebClient,
+    channel: string,
+    user: string,
+    text: string,
+    threadTs?: string,
+  ) => {
     try {
       await client.chat.postEphemeral({ channel, user, text, ...(threadTs && { thread_ts: threadTs }) });
     } catch (err) {
@@ -96,7 +106,11 @@ export function createSlackApp(options: SlackAppOptions): App {
         threadTs = res.ts;
       }
       const publisher = publisherFor(client, runId, run.channel, threadTs);
-      await publisher.status(() => ({ phase: "suggesting", lenses: [], note: "Queued: a worker will pick this up in a moment." }));
+      await publisher.status(() => ({
+        phase: "suggesting",
+        lenses: [],
+        note: "Queued: a worker will pick this up in a moment.",
+      }));
       const { jobKey: _jobKey, ...rest } = run;
       await withTimeout(
         enqueueAnalysis(queue, runId, { ...rest, runId, threadTs, requestedAt: now() }),
@@ -123,7 +137,10 @@ export function createSlackApp(options: SlackAppOptions): App {
       await ack({ response_type: "ephemeral", text: USAGE });
       return;
     }
-    await ack({ response_type: "ephemeral", text: "On it: I will post the analysis in a thread in this channel." });
+    await ack({
+      response_type: "ephemeral",
+      text: "On it: I will post the analysis in a thread in this channel.",
+    });
     await startRun(client, {
       jobKey: dedupeKey("cmd", command.trigger_id),
       trigger: "slash_command",
@@ -187,7 +204,9 @@ export function createSlackApp(options: SlackAppOptions): App {
   const buttonValue = (action: ButtonAction): LensButtonValue | undefined => {
     try {
       const v = JSON.parse(action.value ?? "") as Partial<LensButtonValue>;
-      return typeof v.runId === "string" && typeof v.lensId === "string" ? { runId: v.runId, lensId: v.lensId } : undefined;
+      return typeof v.runId === "string" && typeof v.lensId === "string"
+        ? { runId: v.runId, lensId: v.lensId }
+        : undefined;
     } catch {
       return undefined;
     }
@@ -205,7 +224,12 @@ export function createSlackApp(options: SlackAppOptions): App {
     const channel = body.channel?.id ?? "";
     const record = await store.getRun(runId);
     if (!record) {
-      await tellUser(client, channel, body.user.id, "That analysis has expired, so I cannot build on it. Start a new one with `/lens`.");
+      await tellUser(
+        client,
+        channel,
+        body.user.id,
+        "That analysis has expired, so I cannot build on it. Start a new one with `/lens`.",
+      );
       return undefined;
     }
     const job: AnalysisJob = { ...record.job, ...change, trigger, requestedAt: now() };
@@ -214,7 +238,12 @@ export function createSlackApp(options: SlackAppOptions): App {
       return job;
     } catch (err) {
       logger.error({ err, runId }, "could not enqueue a follow-up");
-      await tellUser(client, channel, body.user.id, `Sorry, my queue is not reachable right now (reference ${runId.slice(-8)}). Please try again in a minute.`);
+      await tellUser(
+        client,
+        channel,
+        body.user.id,
+        `Sorry, my queue is not reachable right now (reference ${runId.slice(-8)}). Please try again in a minute.`,
+      );
       return undefined;
     }
   }
@@ -224,11 +253,24 @@ export function createSlackApp(options: SlackAppOptions): App {
     const value = buttonValue(action);
     const lens = value && catalogue.get(value.lensId);
     if (!value || !lens) return;
-    const job = await followUp(client, body, value.runId, "apply_lens", dedupeKey("apply", `${value.runId}:${lens.id}`), {
-      lensIds: [lens.id],
-    });
+    const job = await followUp(
+      client,
+      body,
+      value.runId,
+      "apply_lens",
+      dedupeKey("apply", `${value.runId}:${lens.id}`),
+      {
+        lensIds: [lens.id],
+      },
+    );
     if (job) {
-      await tellUser(client, job.channel, body.user.id, `Applying *${lens.name}* to this thread; the synthesis will be refreshed after it.`, job.threadTs);
+      await tellUser(
+        client,
+        job.channel,
+        body.user.id,
+        `Applying *${lens.name}* to this thread; the synthesis will be refreshed after it.`,
+        job.threadTs,
+      );
     }
   });
 
@@ -243,7 +285,9 @@ export function createSlackApp(options: SlackAppOptions): App {
       client,
       body.channel?.id ?? "",
       body.user.id,
-      vote === "up" ? `Thanks! Noted 👍 for ${name}.` : `Thanks, noted 👎 for ${name}. It helps us tune which lenses we suggest.`,
+      vote === "up"
+        ? `Thanks! Noted 👍 for ${name}.`
+        : `Thanks, noted 👎 for ${name}. It helps us tune which lenses we suggest.`,
       body.message?.thread_ts as string | undefined,
     );
   });
@@ -251,14 +295,24 @@ export function createSlackApp(options: SlackAppOptions): App {
   app.action<BlockAction<ButtonAction>>("retry_analysis", async ({ ack, body, action, client }) => {
     await ack();
     const runId = action.value ?? "";
-    const job = await followUp(client, body, runId, "retry", dedupeKey("retry", `${runId}:${body.trigger_id ?? randomUUID()}`), {});
+    const job = await followUp(
+      client,
+      body,
+      runId,
+      "retry",
+      dedupeKey("retry", `${runId}:${body.trigger_id ?? randomUUID()}`),
+      {},
+    );
     if (job) {
       await tellUser(client, job.channel, body.user.id, "Retrying the analysis now.", job.threadTs);
     }
   });
 
   app.error(async (err) => {
-    logger.error({ err: { message: err.message, code: (err as { code?: string }).code } }, "unhandled Slack listener error");
+    logger.error(
+      { err: { message: err.message, code: (err as { code?: string }).code } },
+      "unhandled Slack listener error",
+    );
   });
 
   return app;

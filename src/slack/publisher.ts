@@ -53,14 +53,20 @@ export class ThreadPublisher {
    */
   async publish(slot: string, messages: SlackMessage[]): Promise<string[]> {
     const { client, store } = this.#deps;
-    const call = <T>(fn: () => Promise<T>) => withRateLimit(fn, this.#deps.sleep ? { sleep: this.#deps.sleep } : {});
+    const call = <T>(fn: () => Promise<T>) =>
+      withRateLimit(fn, this.#deps.sleep ? { sleep: this.#deps.sleep } : {});
     const out: string[] = [];
     for (const [i, message] of messages.entries()) {
       const key = `${slot}#${i}`;
       const existing = await store.messageTs(this.#run.runId, key);
       if (existing) {
         await call(() =>
-          client.chat.update({ channel: this.#run.channel, ts: existing, text: message.text, blocks: message.blocks }),
+          client.chat.update({
+            channel: this.#run.channel,
+            ts: existing,
+            text: message.text,
+            blocks: message.blocks,
+          }),
         );
         out.push(existing);
         continue;
@@ -107,7 +113,10 @@ export class ThreadPublisher {
   }
 
   async synthesis(s: Synthesis): Promise<void> {
-    await this.publish("synthesis", synthesisCard(s, (id) => this.#lensName(id)));
+    await this.publish(
+      "synthesis",
+      synthesisCard(s, (id) => this.#lensName(id)),
+    );
   }
 
   async error(referenceId: string, message: string): Promise<void> {
@@ -120,7 +129,12 @@ export class ThreadPublisher {
     await this.publish("error", [
       {
         text: "This analysis was retried and has finished.",
-        blocks: [{ type: "context", elements: [{ type: "mrkdwn", text: "✅ Retried: the analysis above has finished." }] }],
+        blocks: [
+          {
+            type: "context",
+            elements: [{ type: "mrkdwn", text: "✅ Retried: the analysis above has finished." }],
+          },
+        ],
       },
     ]);
   }
@@ -151,7 +165,8 @@ export class ThreadPublisher {
         const lens = this.#deps.catalogue.get(a.lens_id);
         if (lens) await setLens(lens, "done");
       },
-      lensFailed: (lens, err) => setLens(lens, "failed", `${lens.name} could not be analysed (${err.message}).`),
+      lensFailed: (lens, err) =>
+        setLens(lens, "failed", `${lens.name} could not be analysed (${err.message}).`),
       synthesisStarted: () => this.status((s) => ({ ...s, phase: "synthesising" })),
       synthesis: async (s) => {
         await this.synthesis(s);

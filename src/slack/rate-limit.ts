@@ -12,7 +12,11 @@ const isRateLimited = (err: unknown): err is WebAPIRateLimitedError =>
  */
 export async function withRateLimit<T>(
   call: () => Promise<T>,
-  options: { sleep?: (ms: number) => Promise<void>; maxWaits?: number; onWait?: (seconds: number) => void } = {},
+  options: {
+    sleep?: (ms: number) => Promise<void>;
+    maxWaits?: number;
+    onWait?: (seconds: number) => void;
+  } = {},
 ): Promise<T> {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const maxWaits = options.maxWaits ?? 5;

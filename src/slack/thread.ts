@@ -30,7 +30,9 @@ export async function readThread(
       limit: pageSize,
       ...(cursor && { cursor }),
     });
-    for (const m of (page.messages ?? []) as (NonNullable<typeof page.messages>[number] & { subtype?: string })[]) {
+    for (const m of (page.messages ?? []) as (NonNullable<typeof page.messages>[number] & {
+      subtype?: string;
+    })[]) {
       if (!m.ts || seen.has(m.ts)) continue; // Slack repeats the root on every page
       seen.add(m.ts);
       out.push({
@@ -61,13 +63,14 @@ export class UserNames {
   async name(userId: string): Promise<string> {
     const cached = this.#cache.get(userId);
     if (cached) return cached;
-    let name = userId;
+    let name: string | undefined;
     try {
       const res = await this.#client.users.info({ user: userId });
-      name = res.user?.profile?.display_name || res.user?.real_name || res.user?.name || userId;
+      name = res.user?.profile?.display_name || res.user?.real_name || res.user?.name || undefined;
     } catch {
-      // An unknown or deleted user keeps their id; the transcript is still usable.
+      // An unknown user keeps their id (not cached, so a later lookup can succeed).
     }
+    if (!name) return userId;
     if (this.#cache.size >= this.#max) this.#cache.delete(this.#cache.keys().next().value as string);
     this.#cache.set(userId, name);
     return name;
@@ -80,7 +83,10 @@ export class UserNames {
  */
 export function decodeMrkdwn(text: string, names: ReadonlyMap<string, string>): string {
   return text
-    .replace(/<@([UW][A-Z0-9]+)(?:\|([^>]*))?>/g, (_, id: string, label?: string) => `@${names.get(id) ?? label ?? id}`)
+    .replace(
+      /<@([UW][A-Z0-9]+)(?:\|([^>]*))?>/g,
+      (_, id: string, label?: string) => `@${names.get(id) ?? label ?? id}`,
+    )
     .replace(/<#C[A-Z0-9]+\|([^>]*)>/g, (_, name: string) => `#${name}`)
     .replace(/<#(C[A-Z0-9]+)>/g, (_, id: string) => `#${id}`)
     .replace(/<!(channel|here|everyone)(?:\|[^>]*)?>/g, (_, w: string) => `@${w}`)
@@ -156,7 +162,9 @@ export function buildTranscript(
   const omitted = lines.length - keep.size;
   const notes =
     omitted > 0
-      ? [`The thread has ${lines.length} messages; ${omitted} from the middle were left out to fit the context budget.`]
+      ? [
+          `The thread has ${lines.length} messages; ${omitted} from the middle were left out to fit the context budget.`,
+        ]
       : [];
   return { text: out.join("\n"), notes, kept: keep.size, omitted };
 }

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
-import type { AnalysisJob } from "../queue/jobs.js";
 import type { LensAnalysis, ModeSuggestion, Problem, Synthesis } from "../pipeline/schemas.js";
+import type { AnalysisJob } from "../queue/jobs.js";
 import { keys } from "./keys.js";
 
 /** What lensbot remembers of one run in one thread (follow-ups and digests read it). */

@@ -1,0 +1,401 @@
+/**
+ * The bot end to end: signed HTTP requests into the real Bolt receiver, real BullMQ on Redis,
+ * the real Slack and Anthropic SDKs talking to loopback fakes.
+ */
+
+import { isValidSlackRequest } from "@slack/bolt";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { OFFLINE_LABEL } from "../../src/pipeline/schemas.js";
+import { checkBlockKitLimits } from "../../src/slack/blocks/limits.js";
+import {
+  eventCallback,
+  type Harness,
+  interaction,
+  messageText,
+  post,
+  slashCommand,
+  startHarness,
+  waitFor,
+} from "../support/harness.js";
+
+const PROBLEM =
+  "Our dashboard API is stuck at 350 ms p50 despite a Redis cache, rewritten queries, new indexes and a tuned connection pool. We need it under 150 ms and nobody has a trace of where the time goes.";
+
+/** Every message the bot posted or edited must pass Slack's limits. */
+function expectAllWithinLimits(h: Harness) {
+  for (const call of h.slack.calls()) {
+    if (call.method !== "chat.postMessage" && call.method !== "chat.update") continue;
+    if (call.status !== 200) continue;
+    const problems = checkBlockKitLimits(call.args as { text?: string; blocks?: unknown[] });
+    expect(problems, `${call.method}: ${problems.join("; ")}`).toEqual([]);
+  }
+}
+
+/** Top-level messages of a channel (a root with replies carries thread_ts equal to its own ts). */
+const roots = (h: Harness, channel: string) =>
+  h.slack.messages(channel).filter((m) => !m.thread_ts || m.thread_ts === m.ts);
+
+const statusOf = (h: Harness, channel: string, threadTs: string) =>
+  h.slack
+    .thread(channel, threadTs)
+    .find((m) => /step \d of 3|\*Done\*|\*Failed\*/.test(m.text + JSON.stringify(m.blocks)));
+
+async function waitForDone(h: Harness, channel: string, threadTs: string) {
+  return waitFor(
+    () => {
+      const s = statusOf(h, channel, threadTs);
+      return s && messageText(s).includes("Done") ? s : undefined;
+    },
+    15_000,
+    "the status to say Done",
+  );
+}
+
+describe("Slack request signing", () => {
+  it("verifies Slack's published test vector", () => {
+    const body =
+      "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
+    const headers = {
+      "x-slack-signature": "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503",
+      "x-slack-request-timestamp": 1531420618,
+    };
+    const nowMilliseconds = 1531420618 * 1000;
+    expect(
+      isValidSlackRequest({
+        signingSecret: "8f742231b10e8888abcd99yyyzzz85a5",
+        body,
+        headers,
+        nowMilliseconds,
+      }),
+    ).toBe(true);
+    expect(isValidSlackRequest({ signingSecret: "wrong-secret", body, headers, nowMilliseconds })).toBe(
+      false,
+    );
+  });
+});
+
+describe("lensbot in Slack (offline engine)", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ engine: "offline" });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+  afterEach(() => expectAllWithinLimits(h));
+
+  it("answers /lens with a root message and the whole analysis in its thread", async () => {
+    const ack = await slashCommand(h.url, PROBLEM);
+    expect(ack.status).toBe(200);
+    expect(JSON.parse(ack.text)).toMatchObject({ response_type: "ephemeral" });
+
+    const root = await waitFor(() => roots(h, "C0LENS").find((m) => m.text.includes("350 ms")));
+    expect(messageText(root)).toContain("<@U0ASKER>");
+    const done = await waitForDone(h, "C0LENS", root.ts);
+    const thread = h.slack.thread("C0LENS", root.ts);
+    const texts = thread.map(messageText);
+    // root, status, mode card, one card per lens, synthesis
+    const record = await h.store.runForThread("C0LENS", root.ts);
+    expect(record?.status).toBe("done");
+    const lensNames = record?.analyses.map((a) => a.lens_name) ?? [];
+    expect(lensNames.length).toBeGreaterThanOrEqual(2);
+    expect(texts.some((t) => t.includes("Thinking mode") || t.includes("thinking mode"))).toBe(true);
+    for (const name of lensNames) expect(texts.filter((t) => t.includes(name)).length).toBeGreaterThan(0);
+    expect(texts.some((t) => t.includes(OFFLINE_LABEL))).toBe(true);
+    expect(thread.findIndex((m) => m.ts === done.ts)).toBe(1); // the status sits right under the root
+    for (const name of lensNames) expect(messageText(done)).toContain(`${name} ✓`);
+  });
+
+  it("gives an ephemeral usage hint for an empty /lens and enqueues nothing", async () => {
+    const before = await h.queue.count();
+    const ack = await slashCommand(h.url, "   ");
+    expect(ack.status).toBe(200);
+    expect(JSON.parse(ack.text).text).toContain("/lens our dashboard API");
+    expect(await h.queue.count()).toBe(before);
+  });
+
+  it("rejects a bad signature or a stale timestamp with 401 and enqueues nothing", async () => {
+    const counts = async () => Object.values(await h.queue.getJobCounts()).reduce((a, b) => a + b, 0);
+    const before = await counts();
+    const body = new URLSearchParams({
+      command: "/lens",
+      text: "x",
+      trigger_id: "t-bad",
+      channel_id: "C0LENS",
+      user_id: "U0X",
+    }).toString();
+    const bad = await post(h.url, body, "application/x-www-form-urlencoded", { secret: "not-the-secret" });
+    expect(bad.status).toBe(401);
+    const stale = await post(h.url, body, "application/x-www-form-urlencoded", {
+      timestamp: Math.floor(Date.now() / 1000) - 6 * 60,
+    });
+    expect(stale.status).toBe(401);
+    expect(await counts()).toBe(before);
+  });
+
+  it("runs one analysis when Slack delivers the same event three times", async () => {
+    const { thread_ts } = h.slack.seedThread("C0DUP", [
+      { user: "U0A", text: "Deploys keep failing on Fridays" },
+      { user: "U0B", text: "<@UBOT> what are we missing?" },
+    ]);
+    const event = {
+      type: "app_mention",
+      channel: "C0DUP",
+      user: "U0B",
+      text: "<@UBOT> what are we missing?",
+      ts: "1700000001.000001",
+      thread_ts,
+    };
+    const answers = await Promise.all([
+      eventCallback(h.url, event, "Ev0DUPLICATE"),
+      eventCallback(h.url, event, "Ev0DUPLICATE", 1),
+      eventCallback(h.url, event, "Ev0DUPLICATE", 2),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    await waitForDone(h, "C0DUP", thread_ts);
+    await new Promise((r) => setTimeout(r, 300)); // give a duplicate the chance to show up
+    const statuses = h.slack.thread("C0DUP", thread_ts).filter((m) => messageText(m).includes("Done"));
+    expect(statuses).toHaveLength(1);
+    const completed = await h.queue.getJobs(["completed"]);
+    expect(completed.filter((j) => j.data.channel === "C0DUP")).toHaveLength(1);
+  });
+
+  it("does not post twice when the same job runs again (a stall)", async () => {
+    await slashCommand(h.url, "Our on-call alerts are mostly ignored and incidents keep slipping through");
+    const root = await waitFor(() => roots(h, "C0LENS").find((m) => m.text.includes("on-call")));
+    await waitForDone(h, "C0LENS", root.ts);
+    const before = h.slack.thread("C0LENS", root.ts).length;
+    const [job] = (await h.queue.getJobs(["completed"])).filter((j) => j.data.threadTs === root.ts);
+    expect(job).toBeDefined();
+    // Run the same payload again under a new job id, as a stalled job's second run would.
+    await h.queue.add("slash_command", job?.data, { jobId: `${job?.id}-again` });
+    await waitFor(async () => (await h.queue.getJob(`${job?.id}-again`))?.finishedOn, 10_000, "the re-run");
+    expect(h.slack.thread("C0LENS", root.ts).length).toBe(before);
+    expect(h.slack.calls("chat.update").length).toBeGreaterThan(0);
+  });
+
+  it("cuts a 40,000-character problem and says so in the thread", async () => {
+    await slashCommand(h.url, `${PROBLEM} ${"Here is more context about the service. ".repeat(1000)}`);
+    const root = await waitFor(() => roots(h, "C0LENS").find((m) => messageText(m).includes("more context")));
+    await waitForDone(h, "C0LENS", root.ts);
+    const texts = h.slack.thread("C0LENS", root.ts).map(messageText).join("\n");
+    expect(texts).toMatch(/The problem was 4\d,\d{3} characters/);
+  });
+
+  it("analyses a 500-message thread within the token budget", async () => {
+    const messages = Array.from({ length: 500 }, (_, i) => ({
+      user: i % 2 ? "U0A" : "U0B",
+      text:
+        i === 0
+          ? "Checkout latency doubled after the payments migration"
+          : `update ${i}: still seeing timeouts from the fraud service`,
+    }));
+    h.slack.addUser({ id: "U0A", name: "ana", real_name: "Ana Silva", display_name: "Ana S." });
+    const { thread_ts } = h.slack.seedThread("C0BIG", messages);
+    await interaction(h.url, {
+      type: "message_action",
+      callback_id: "apply_lenses",
+      trigger_id: "sc-500",
+      message_ts: thread_ts,
+      response_url: "http://127.0.0.1:9/unused",
+      message: { type: "message", user: "U0B", ts: thread_ts, text: messages[0]?.text },
+      user: { id: "U0B", name: "b" },
+      channel: { id: "C0BIG", name: "big" },
+      team: { id: "T0TEST", domain: "test" },
+      token: "legacy",
+      action_ts: "1",
+    });
+    await waitForDone(h, "C0BIG", thread_ts);
+    const record = await h.store.runForThread("C0BIG", thread_ts);
+    const context = record?.problem?.context ?? "";
+    expect(context).toContain("Checkout latency doubled"); // the first message is always kept
+    expect(context).toContain("update 499"); // and the latest
+    expect(context).toMatch(/\[… \d+ messages left out to fit the budget …\]/);
+    expect(context).toContain("Ana S.: update"); // names resolved with users.info
+    expect(Math.ceil(context.length / 4)).toBeLessThanOrEqual(6_000);
+    // 500 seeded messages plus lensbot's own "queued" status line, which the transcript summarises.
+    expect(record?.problem?.notes.join(" ")).toMatch(/The thread has 50\d messages/);
+    expect(h.slack.calls("conversations.replies").length).toBeGreaterThanOrEqual(3); // paginated
+  });
+
+  it("waits out Slack's Retry-After on chat.postMessage and still completes the thread", async () => {
+    const { thread_ts } = h.slack.seedThread("C0RATE", [
+      { user: "U0A", text: "Our retros produce no lasting change" },
+    ]);
+    h.slack.rateLimit("chat.postMessage", { times: 1, retryAfter: 1 });
+    await eventCallback(
+      h.url,
+      {
+        type: "app_mention",
+        channel: "C0RATE",
+        user: "U0A",
+        text: "<@UBOT> help",
+        ts: "1700000002.000001",
+        thread_ts,
+      },
+      "Ev0RATE",
+    );
+    await waitForDone(h, "C0RATE", thread_ts);
+    const posts = h.slack.calls("chat.postMessage").filter((c) => c.args.channel === "C0RATE");
+    const limited = posts.find((c) => c.status === 429);
+    const next = posts.find((c) => limited && c.at > limited.at && c.status === 200);
+    expect(limited).toBeDefined();
+    expect((next?.at ?? 0) - (limited?.at ?? 0)).toBeGreaterThanOrEqual(950);
+  });
+
+  it("records 👍 feedback per card and answers ephemerally", async () => {
+    const record = await waitFor(async () => {
+      const root = roots(h, "C0LENS").find((m) => m.text.includes("350 ms"));
+      return root ? h.store.runForThread("C0LENS", root.ts) : undefined;
+    });
+    const lensId = record.analyses[0]?.lens_id ?? "";
+    await interaction(h.url, {
+      type: "block_actions",
+      trigger_id: "fb-1",
+      user: { id: "U0VOTER", name: "v" },
+      channel: { id: "C0LENS", name: "eng" },
+      team: { id: "T0TEST", domain: "test" },
+      message: { ts: "1", thread_ts: record.threadTs, text: "card" },
+      actions: [
+        {
+          type: "button",
+          action_id: "feedback_up",
+          block_id: "b",
+          value: JSON.stringify({ runId: record.runId, lensId }),
+          action_ts: "1",
+        },
+      ],
+      token: "legacy",
+      response_url: "http://127.0.0.1:9/unused",
+      api_app_id: "A0LENSBOT",
+      container: { type: "message" },
+    });
+    await waitFor(() => h.slack.ephemerals("U0VOTER").length > 0);
+    expect(await h.store.votes(record.runId, lensId)).toEqual({ up: 1, down: 0 });
+    expect(h.slack.ephemerals("U0VOTER")[0]?.text).toContain("👍");
+  });
+});
+
+describe("lensbot in Slack (Claude engine through the fake API)", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ engine: "claude", maxRetries: 1 });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+  afterEach(() => {
+    expectAllWithinLimits(h);
+    h.anthropic.reset();
+  });
+
+  it("never lets model text ping the channel or unfurl a link", async () => {
+    h.anthropic.respondWith((req) => {
+      const schema = req.body.output_config?.format?.schema ?? {};
+      const hostile =
+        "<!channel> <!here> @everyone read <https://evil.example/x|this> or https://evil.example/y";
+      return { kind: "json", value: sampleWith(schema, hostile) };
+    });
+    await slashCommand(h.url, "Sales keeps discounting because customers are confused by our pricing tiers");
+    const root = await waitFor(() => roots(h, "C0LENS").find((m) => m.text.includes("pricing")));
+    await waitForDone(h, "C0LENS", root.ts);
+    const posted = h.slack
+      .calls()
+      .filter((c) => (c.method === "chat.postMessage" || c.method === "chat.update") && c.status === 200);
+    expect(posted.length).toBeGreaterThan(3);
+    for (const c of posted) {
+      const all = JSON.stringify(c.args);
+      expect(all).not.toMatch(/<!channel>|<!here>|<!everyone>|<https?:/);
+      expect(all).not.toMatch(/(^|[^\u200d])@(channel|here|everyone)\b/);
+      expect(all).not.toContain("https://evil.example");
+      if (c.method === "chat.postMessage") {
+        expect(String(c.args.unfurl_links)).toBe("false");
+        expect(String(c.args.unfurl_media)).toBe("false");
+      }
+    }
+  });
+
+  it("posts an error with Retry when the model keeps failing, and Retry then works", async () => {
+    h.anthropic.respondWith(() => ({ kind: "error", status: 529, retryAfter: 0.01 }));
+    await slashCommand(h.url, "Two teams argue about who owns the billing service and nothing ships");
+    const root = await waitFor(() => roots(h, "C0LENS").find((m) => m.text.includes("billing")));
+    const errorMessage = await waitFor(
+      () => h.slack.thread("C0LENS", root.ts).find((m) => messageText(m).includes("retry_analysis")),
+      15_000,
+      "the error card",
+    );
+    const text = messageText(errorMessage);
+    expect(text).toContain("model service did not answer");
+    expect(text).not.toContain("fake error"); // the raw detail goes to the log only
+    expect(h.logged.some((l) => l.msg === "analysis failed")).toBe(true);
+    const record = await waitFor(async () => {
+      const r = await h.store.runForThread("C0LENS", root.ts);
+      return r?.status === "failed" ? r : undefined;
+    });
+
+    h.anthropic.respondWith((req) => ({
+      kind: "json",
+      value: sampleWith(req.body.output_config?.format?.schema ?? {}, "fine"),
+    }));
+    await interaction(h.url, {
+      type: "block_actions",
+      trigger_id: "retry-1",
+      user: { id: "U0ASKER", name: "a" },
+      channel: { id: "C0LENS", name: "eng" },
+      team: { id: "T0TEST", domain: "test" },
+      message: { ts: errorMessage.ts, thread_ts: root.ts, text: "error" },
+      actions: [
+        { type: "button", action_id: "retry_analysis", block_id: "b", value: record?.runId, action_ts: "1" },
+      ],
+      token: "legacy",
+      response_url: "http://127.0.0.1:9/unused",
+      api_app_id: "A0LENSBOT",
+      container: { type: "message" },
+    });
+    await waitForDone(h, "C0LENS", root.ts);
+    expect((await h.store.runForThread("C0LENS", root.ts))?.status).toBe("done");
+  });
+});
+
+/**
+ * A valid answer for any step's schema, with every string set to `text` except lens ids, which
+ * take the first allowed value (enum) or a real catalogue id.
+ */
+function sampleWith(schema: Record<string, unknown>, text: string): unknown {
+  const defs = (schema.$defs ?? {}) as Record<string, Record<string, unknown>>;
+  const deref = (node: Record<string, unknown>): Record<string, unknown> =>
+    typeof node.$ref === "string" ? deref(defs[node.$ref.replace("#/$defs/", "")] ?? {}) : node;
+  const walk = (node: Record<string, unknown>, path: string[]): unknown => {
+    if (typeof node.$ref === "string") return walk(deref(node), path);
+    if (Array.isArray(node.enum)) return node.enum[0];
+    if (Array.isArray(node.anyOf)) return walk(node.anyOf[0] as Record<string, unknown>, path);
+    switch (node.type) {
+      case "object":
+        return Object.fromEntries(
+          Object.entries((node.properties ?? {}) as Record<string, Record<string, unknown>>).map(([k, v]) => [
+            k,
+            walk(v, [...path, k]),
+          ]),
+        );
+      case "array": {
+        const items = deref(node.items as Record<string, unknown>);
+        const isLensList = path.at(-1) === "lenses";
+        const idSchema = (items.properties as Record<string, Record<string, unknown>> | undefined)?.id;
+        const enumValues =
+          isLensList && idSchema ? (deref(idSchema).enum as string[] | undefined) : undefined;
+        if (enumValues) {
+          return enumValues.slice(0, 3).map((id) => ({ id, match_score: 0.8, reason: text }));
+        }
+        return [walk(items, [...path, "0"])];
+      }
+      case "number":
+      case "integer":
+        return 0.8;
+      case "string":
+        return path.at(-1) === "lens_id" ? "pace-layering" : text;
+      default:
+        return null;
+    }
+  };
+  return walk(schema, []);
+}

@@ -1,0 +1,236 @@
+/**
+ * End-to-end harness: the real Bolt app behind its real HTTP receiver (signatures verified), a
+ * real BullMQ queue and worker on the local Redis (unique prefixes per harness), and loopback
+ * fakes of the Slack Web API and the Anthropic Messages API for the real SDK clients.
+ */
+import { createHmac, randomBytes } from "node:crypto";
+import Anthropic from "@anthropic-ai/sdk";
+import type { App } from "@slack/bolt";
+import { WebClient } from "@slack/web-api";
+import type { Queue, Worker } from "bullmq";
+import { Redis } from "ioredis";
+import { loadCatalogue } from "../../src/catalogue/load.js";
+import { CatalogueIndex } from "../../src/catalogue/search.js";
+import { BUNDLED_LENSES_DIR } from "../../src/config.js";
+import { createClaudeEngine } from "../../src/engines/claude/engine.js";
+import { createOfflineEngine } from "../../src/engines/offline/engine.js";
+import type { Engine } from "../../src/pipeline/ports.js";
+import { createProcessor } from "../../src/queue/processor.js";
+import { createAnalysisQueue, createAnalysisWorker } from "../../src/queue/queue.js";
+import { createSlackApp } from "../../src/slack/app.js";
+import { UserNames } from "../../src/slack/thread.js";
+import { RecordStore } from "../../src/store/records.js";
+import { FakeAnthropic } from "../fakes/anthropic.js";
+import { FakeSlack } from "../fakes/slack.js";
+
+export const SIGNING_SECRET = "test-signing-secret-0123456789abcdef";
+export const BOT_TOKEN = "xoxb-test-token";
+export const REDIS_URL = "redis://127.0.0.1:6379";
+
+export const catalogue = loadCatalogue(BUNDLED_LENSES_DIR);
+export const index = new CatalogueIndex(catalogue);
+
+export interface Harness {
+  slack: FakeSlack;
+  anthropic: FakeAnthropic;
+  redis: Redis;
+  queue: Queue;
+  worker: Worker;
+  store: RecordStore;
+  app: App;
+  url: string;
+  /** Every error the processor logged (tests assert on what reached the log, not the user). */
+  logged: { msg?: string; obj: object }[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts everything. `engine: "claude"` uses the real SDK against the fake Anthropic server
+ * (with `maxRetries` SDK retries); `"offline"` needs no model.
+ */
+export async function startHarness(
+  options: { engine?: "offline" | "claude"; maxRetries?: number } = {},
+): Promise<Harness> {
+  const id = randomBytes(6).toString("hex");
+  const slack = await FakeSlack.start();
+  const anthropic = await FakeAnthropic.start();
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const store = new RecordStore(redis, { prefix: `lensbot-test-${id}`, ttlSeconds: 600 });
+  const bullPrefix = `bull-test-${id}`;
+  const queue = createAnalysisQueue(redis, bullPrefix);
+  const logged: Harness["logged"] = [];
+  const logger = {
+    info() {},
+    warn() {},
+    error(obj: object, msg?: string) {
+      logged.push({ obj, ...(msg && { msg }) });
+    },
+  };
+  const client = new WebClient(BOT_TOKEN, {
+    slackApiUrl: slack.apiUrl,
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 0 },
+  });
+  const engine: Engine =
+    options.engine === "claude"
+      ? createClaudeEngine({
+          client: new Anthropic({
+            apiKey: "test-key",
+            baseURL: anthropic.url,
+            maxRetries: options.maxRetries ?? 2,
+          }),
+          catalogue,
+        })
+      : createOfflineEngine(catalogue);
+  const processor = createProcessor({
+    client,
+    store,
+    catalogue,
+    index,
+    engine,
+    names: new UserNames(client),
+    ownBotId: slack.bot.bot_id,
+    maxProblemChars: 16_000,
+    threadTokens: 6_000,
+    concurrency: 4,
+    logger,
+  });
+  const worker = createAnalysisWorker(new Redis(REDIS_URL, { maxRetriesPerRequest: null }), processor, {
+    prefix: bullPrefix,
+    concurrency: 4,
+  });
+  const app = createSlackApp({
+    botToken: BOT_TOKEN,
+    signingSecret: SIGNING_SECRET,
+    apiUrl: slack.apiUrl,
+    queue,
+    store,
+    catalogue,
+    logger: { ...logger, warn: logger.error },
+  });
+  const server = (await app.start(0)) as unknown as { address(): { port: number } };
+  const url = `http://127.0.0.1:${server.address().port}/slack/events`;
+  return {
+    slack,
+    anthropic,
+    redis,
+    queue,
+    worker,
+    store,
+    app,
+    url,
+    logged,
+    async close() {
+      await app.stop();
+      await worker.close(true);
+      await queue.obliterate({ force: true });
+      await queue.close();
+      const stale = await redis.keys(`lensbot-test-${id}:*`);
+      if (stale.length) await redis.del(...stale);
+      redis.disconnect();
+      await slack.close();
+      await anthropic.close();
+    },
+  };
+}
+
+/** Slack's request signature: `v0=` + HMAC-SHA256 of `v0:{timestamp}:{body}`. */
+export function sign(body: string, timestamp: number, secret = SIGNING_SECRET): string {
+  return `v0=${createHmac("sha256", secret).update(`v0:${timestamp}:${body}`).digest("hex")}`;
+}
+
+/** POSTs a signed request to the app, as Slack does. */
+export async function post(
+  url: string,
+  body: string,
+  contentType: string,
+  options: { timestamp?: number; secret?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; text: string }> {
+  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+  const res = await fetch(url, {
+    method: "POST",
+    headers: {
+      "content-type": contentType,
+      "x-slack-request-timestamp": String(timestamp),
+      "x-slack-signature": sign(body, timestamp, options.secret),
+      ...options.headers,
+    },
+    body,
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+let triggerCounter = 0;
+export const nextTriggerId = () => `${Date.now()}.${++triggerCounter}.${randomBytes(4).toString("hex")}`;
+
+/** A `/lens` slash command as Slack sends it (form encoded). */
+export function slashCommand(
+  url: string,
+  text: string,
+  extra: { trigger_id?: string; user_id?: string } = {},
+) {
+  const body = new URLSearchParams({
+    token: "legacy",
+    team_id: "T0TEST",
+    team_domain: "test",
+    channel_id: "C0LENS",
+    channel_name: "eng",
+    user_id: extra.user_id ?? "U0ASKER",
+    user_name: "asker",
+    command: "/lens",
+    text,
+    api_app_id: "A0LENSBOT",
+    response_url: "http://127.0.0.1:9/commands/unused",
+    trigger_id: extra.trigger_id ?? nextTriggerId(),
+  }).toString();
+  return post(url, body, "application/x-www-form-urlencoded");
+}
+
+/** An Events API callback (JSON); `retryNum` adds Slack's retry headers. */
+export function eventCallback(
+  url: string,
+  event: Record<string, unknown>,
+  eventId: string,
+  retryNum?: number,
+) {
+  const body = JSON.stringify({
+    token: "legacy",
+    team_id: "T0TEST",
+    api_app_id: "A0LENSBOT",
+    type: "event_callback",
+    event_id: eventId,
+    event_time: Math.floor(Date.now() / 1000),
+    event,
+  });
+  const headers: Record<string, string> =
+    retryNum === undefined
+      ? {}
+      : { "x-slack-retry-num": String(retryNum), "x-slack-retry-reason": "http_timeout" };
+  return post(url, body, "application/json", { headers });
+}
+
+/** An interactivity payload (shortcut or block action), form encoded as `payload=`. */
+export function interaction(url: string, payload: Record<string, unknown>) {
+  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  return post(url, body, "application/x-www-form-urlencoded");
+}
+
+/** Polls `check` every 25 ms until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** All text of a stored message (fallback and blocks), for content assertions. */
+export function messageText(m: { text: string; blocks?: unknown[] }): string {
+  return `${m.text}\n${JSON.stringify(m.blocks ?? [])}`;
+}
