@@ -53,21 +53,32 @@ export interface RankWeights {
 export const DEFAULT_WEIGHTS: RankWeights = {
   mode: 1.5,
   phrase: 0.15,
-  positionDecay: 0.12,
+  positionDecay: 0.3,
   supportingModes: 3,
-  centrality: 1.5,
+  centrality: 1,
   standout: 0,
 };
 
 const STOPWORDS = new Set(eng);
 
 /**
- * Words that say "please help" rather than what the problem is. Everyone who asks lensbot is
- * stuck and wants a fresh perspective, so these carry no information about which lens fits;
- * they are dropped from queries (not from the index, so `lens search stuck` still works).
+ * Query words that say nothing about which lens fits: "please help" phrasing (everyone who asks
+ * lensbot is stuck and wants a fresh perspective), and words common to every workplace problem
+ * (team, new, every, small numbers). With only ~150 short documents, BM25 would otherwise give
+ * them a high weight wherever they happen to occur. Dropped from `rank` queries only, not from
+ * the index, so `lens search stuck` still works.
  */
-const HELP_SEEKING = new Set(
+const QUERY_NOISE = new Set(
   [
+    "new",
+    "every",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "team",
+    "teams",
     "help",
     "stuck",
     "fresh",
@@ -190,7 +201,7 @@ export class CatalogueIndex {
    */
   rank(text: string): Ranking {
     const w = this.#weights;
-    const terms = analyse(text).filter((t) => !HELP_SEEKING.has(t));
+    const terms = analyse(text).filter((t) => !QUERY_NOISE.has(t));
     const query = [...new Set(terms)].join(" ");
     const haystack = ` ${terms.join(" ")} `;
 
