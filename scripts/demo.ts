@@ -33,7 +33,8 @@ function render(blocks: unknown[] | undefined, fallback: string): string {
       if (b.text?.text) lines.push(b.text.text);
       for (const f of b.fields ?? []) lines.push(f.text);
     } else if (b.type === "context") lines.push(...(b.elements ?? []).map((e: any) => `  (${e.text ?? ""})`));
-    else if (b.type === "actions") lines.push(`  [${(b.elements ?? []).map((e: any) => e.text?.text).join("] [")}]`);
+    else if (b.type === "actions")
+      lines.push(`  [${(b.elements ?? []).map((e: any) => e.text?.text).join("] [")}]`);
     else if (b.type === "divider") lines.push("  ───");
   }
   return lines.join("\n").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
@@ -61,7 +62,9 @@ try {
   const problem = readFileSync(example("dashboard-latency.txt"), "utf8");
   const ack = await slashCommand(h.url, problem);
   console.log(`/lens answered HTTP ${ack.status}: ${JSON.parse(ack.text).text}`);
-  const root = await waitFor(() => h.slack.messages("C0LENS").find((m) => !m.thread_ts || m.thread_ts === m.ts));
+  const root = await waitFor(() =>
+    h.slack.messages("C0LENS").find((m) => !m.thread_ts || m.thread_ts === m.ts),
+  );
   await waitForDone(h, "C0LENS", root.ts);
   printThread(h, "/lens in #eng", "C0LENS", root.ts);
 

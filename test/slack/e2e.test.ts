@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { OFFLINE_LABEL } from "../../src/pipeline/schemas.js";
 import { checkBlockKitLimits } from "../../src/slack/blocks/limits.js";
 import {
+  catalogue,
   eventCallback,
   type Harness,
   interaction,
@@ -165,7 +166,11 @@ describe("lensbot in Slack (offline engine)", () => {
     const root = await waitFor(() => roots(h, "C0LENS").find((m) => m.text.includes("on-call")));
     await waitForDone(h, "C0LENS", root.ts);
     const before = h.slack.thread("C0LENS", root.ts).length;
-    const [job] = (await h.queue.getJobs(["completed"])).filter((j) => j.data.threadTs === root.ts);
+    const job = await waitFor(
+      async () => (await h.queue.getJobs(["completed"])).find((j) => j.data.threadTs === root.ts),
+      10_000,
+      "the job to complete",
+    );
     expect(job).toBeDefined();
     // Run the same payload again under a new job id, as a stalled job's second run would.
     await h.queue.add("slash_command", job?.data, { jobId: `${job?.id}-again` });
@@ -241,6 +246,67 @@ describe("lensbot in Slack (offline engine)", () => {
     const next = posts.find((c) => limited && c.at > limited.at && c.status === 200);
     expect(limited).toBeDefined();
     expect((next?.at ?? 0) - (limited?.at ?? 0)).toBeGreaterThanOrEqual(950);
+  });
+
+  it("applies a related lens from a card: one more card, then a refreshed synthesis", async () => {
+    const root = await waitFor(() => roots(h, "C0LENS").find((m) => m.text.includes("350 ms")));
+    const record = await waitFor(() => h.store.runForThread("C0LENS", root.ts));
+    const extra = catalogue.lenses.find((l) => !record.analyses.some((a) => a.lens_id === l.id));
+    if (!extra) throw new Error("no lens left to apply");
+    const before = h.slack.thread("C0LENS", root.ts).length;
+    const synthesisUpdates = () =>
+      h.slack.calls("chat.update").filter((c) => String(c.args.text).startsWith("Checklist")).length;
+    const updatesBefore = synthesisUpdates();
+    await interaction(h.url, {
+      type: "block_actions",
+      trigger_id: "apply-1",
+      user: { id: "U0ASKER", name: "a" },
+      channel: { id: "C0LENS", name: "eng" },
+      team: { id: "T0TEST", domain: "test" },
+      message: { ts: root.ts, thread_ts: root.ts, text: "card" },
+      actions: [
+        {
+          type: "button",
+          action_id: `apply_lens:${extra.id}`,
+          block_id: "b",
+          value: JSON.stringify({ runId: record.runId, lensId: extra.id }),
+          action_ts: "1",
+        },
+      ],
+      token: "legacy",
+      response_url: "http://127.0.0.1:9/unused",
+      api_app_id: "A0LENSBOT",
+      container: { type: "message" },
+    });
+    const updated = await waitFor(async () => {
+      const r = await h.store.runForThread("C0LENS", root.ts);
+      return r?.analyses.some((a) => a.lens_id === extra.id) && r.status === "done" ? r : undefined;
+    });
+    expect(updated.analyses.map((a) => a.lens_id)).toEqual([
+      ...record.analyses.map((a) => a.lens_id),
+      extra.id,
+    ]);
+    const thread = h.slack.thread("C0LENS", root.ts);
+    expect(thread.length).toBe(before + 1); // exactly one new message: the new lens card
+    expect(messageText(thread.at(-1) ?? { text: "" })).toContain(extra.name);
+    expect(synthesisUpdates()).toBeGreaterThan(updatesBefore); // the synthesis was edited in place
+    if (updated.synthesis?.source === "offline") {
+      expect(updated.synthesis.checklist.map((c) => c.lens_id)).toContain(extra.id);
+    }
+  });
+
+  it("answers a direct message in a thread under it", async () => {
+    const text = "Our sprint retros never change anything";
+    const { thread_ts: ts } = h.slack.seedThread("D0DM", [{ user: "U0DM", text }]);
+    await eventCallback(
+      h.url,
+      { type: "message", channel_type: "im", channel: "D0DM", user: "U0DM", text, ts },
+      "Ev0DM",
+    );
+    await waitForDone(h, "D0DM", ts);
+    const record = await h.store.runForThread("D0DM", ts);
+    expect(record?.job.trigger).toBe("direct_message");
+    expect(record?.problem?.text).toBe("Our sprint retros never change anything");
   });
 
   it("records 👍 feedback per card and answers ephemerally", async () => {
