@@ -23,18 +23,28 @@ interface IncidentFile {
   messages: { user?: string; bot_id?: string; subtype?: string; text: string }[];
 }
 
+/** The parts of Block Kit blocks the demo prints. */
+interface Block {
+  type: string;
+  text?: { text?: string };
+  fields?: { text: string }[];
+  elements?: { text?: string | { text?: string } }[];
+}
+
+const elementText = (e: { text?: string | { text?: string } }) =>
+  typeof e.text === "string" ? e.text : (e.text?.text ?? "");
+
 /** Block Kit → readable lines (headers, sections, context, button labels). */
 function render(blocks: unknown[] | undefined, fallback: string): string {
   if (!blocks?.length) return fallback;
   const lines: string[] = [];
-  for (const b of blocks as Record<string, any>[]) {
+  for (const b of blocks as Block[]) {
     if (b.type === "header") lines.push(`## ${b.text?.text ?? ""}`);
     else if (b.type === "section") {
       if (b.text?.text) lines.push(b.text.text);
       for (const f of b.fields ?? []) lines.push(f.text);
-    } else if (b.type === "context") lines.push(...(b.elements ?? []).map((e: any) => `  (${e.text ?? ""})`));
-    else if (b.type === "actions")
-      lines.push(`  [${(b.elements ?? []).map((e: any) => e.text?.text).join("] [")}]`);
+    } else if (b.type === "context") lines.push(...(b.elements ?? []).map((e) => `  (${elementText(e)})`));
+    else if (b.type === "actions") lines.push(`  [${(b.elements ?? []).map(elementText).join("] [")}]`);
     else if (b.type === "divider") lines.push("  ───");
   }
   return lines.join("\n").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
