@@ -1,15 +1,19 @@
 /**
  * `npm run bench`: runs every benchmark and prints one line per figure with its goal.
- * Needs `npm run build` first (the CLI benchmarks run the built bin).
+ * Needs `npm run build` first (the CLI benchmarks run the built bin), and Redis on 127.0.0.1:6379
+ * (the Slack benchmarks run the real queue and worker).
  */
 import { benchCatalogue } from "./catalogue.js";
+import { benchSlack } from "./slack.js";
 
 const GOALS: Record<string, number> = {
   "catalogue load+validate median ms": 150,
   "lens suggest wall median ms": 1000,
+  "ack p99 ms": 100,
+  "overhead per analysis ms": 300,
 };
 
-const results = { ...benchCatalogue() };
+const results = { ...benchCatalogue(), ...(await benchSlack()) };
 let failed = false;
 for (const [name, value] of Object.entries(results)) {
   const goal = GOALS[name];

@@ -15,7 +15,8 @@ export interface CliIO {
   stdout: { write(chunk: string): unknown };
   stderr: { write(chunk: string): unknown; isTTY?: boolean };
   stdin: AsyncIterable<string | Buffer> & { isTTY?: boolean };
-  env: NodeJS.ProcessEnv;
+  /** Environment variables; default: the process's own (read in config.ts). */
+  env?: NodeJS.ProcessEnv;
 }
 
 const defaultIO = (): CliIO => ({
