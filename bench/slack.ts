@@ -3,15 +3,14 @@
  * real BullMQ on the local Redis, loopback fakes of the Slack Web API and the Anthropic API).
  *
  * 1. Ack latency of `/lens` (offline engine): ACK_REQUESTS signed slash commands with unique
- *    trigger ids and realistic problem texts, ACK_CONCURRENCY in flight at a time; each figure is
- *    the client-side time from sending the request to having read the HTTP response (the ack).
- *    The first ACK_WARMUP requests after start-up are sent the same way but not counted in the
- *    percentiles: while the code is still being compiled (Bolt, the Web API client, the worker's
- *    first jobs) acks take several times longer. Their worst case is reported on its own as
- *    "ack cold start max ms". The worker runs the analyses of the acked commands meanwhile, as it
- *    does in `npm start`, which runs the app and a worker in one process.
- *    With ACK_CONCURRENCY requests in flight, one stall of the event loop delays ~20 requests at
- *    once (4% of the samples), so the p99 is close to "normal latency + the worst stall".
+ *    trigger ids and realistic problem texts, ACK_CONCURRENCY in flight at a time, sent by a
+ *    separate load-generator process (bench/ack-load.ts), as Slack's requests come from outside.
+ *    Each figure is the client-side time from sending the request to having read the ack. The
+ *    first ACK_WARMUP requests are sent the same way but not counted: while the code is still
+ *    being compiled acks take several times longer; their worst case is reported on its own as
+ *    "ack cold start max ms". App, worker and the fake Slack share this process (as `npm start`
+ *    runs app and worker together), so the worker's analyses of the acked commands compete with
+ *    the acks for the event loop, which is what the p99 shows.
  * 2. The bot's own time on the critical path (Claude engine against the fake API): every model
  *    request is answered after a fixed MODEL_DELAY_MS with a valid answer (3 lenses, judge overall
  *    0.8 so no refinement). ANALYSIS_RUNS commands run one after another (plus one warm-up run
@@ -26,18 +25,25 @@
  *    - overhead: total − model time (what the bot itself adds: ack, posting, Redis, queueing,
  *      worker pick-up, prompt building, parsing, validation, publishing the cards).
  *    The fake Slack stamps calls with ms since it started (its own performance.now origin), so its
- *    clock is calibrated against ours with one extra `auth.test` round trip (error ≤ half of it).
+ *    clock is calibrated against ours with the fastest of five extra `auth.test` round trips
+ *    (error ≤ half of that round trip, well under 1 ms).
  */
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { dedupeKey } from "../src/queue/jobs.js";
+import { answerFor } from "../test/fakes/json-schema-sample.js";
 import {
   BOT_TOKEN,
   type Harness,
   nextTriggerId,
+  SIGNING_SECRET,
   slashCommand,
   startHarness,
   waitFor,
 } from "../test/support/harness.js";
 
+const run = promisify(execFile);
 const ACK_REQUESTS = 500;
 const ACK_WARMUP = 100;
 const ACK_CONCURRENCY = 20;
@@ -72,50 +78,6 @@ function percentile(xs: number[], p: number): number {
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
-/**
- * A valid answer for any step's schema, with every string set to `text` except lens ids, which
- * take the first allowed value (enum) or a real catalogue id. Lens lists get three lenses and
- * every number is 0.8 (so the judge's overall passes the quality bar). Same as the e2e tests'.
- */
-function sampleWith(schema: Record<string, unknown>, text: string): unknown {
-  const defs = (schema.$defs ?? {}) as Record<string, Record<string, unknown>>;
-  const deref = (node: Record<string, unknown>): Record<string, unknown> =>
-    typeof node.$ref === "string" ? deref(defs[node.$ref.replace("#/$defs/", "")] ?? {}) : node;
-  const walk = (node: Record<string, unknown>, path: string[]): unknown => {
-    if (typeof node.$ref === "string") return walk(deref(node), path);
-    if (Array.isArray(node.enum)) return node.enum[0];
-    if (Array.isArray(node.anyOf)) return walk(node.anyOf[0] as Record<string, unknown>, path);
-    switch (node.type) {
-      case "object":
-        return Object.fromEntries(
-          Object.entries((node.properties ?? {}) as Record<string, Record<string, unknown>>).map(([k, v]) => [
-            k,
-            walk(v, [...path, k]),
-          ]),
-        );
-      case "array": {
-        const items = deref(node.items as Record<string, unknown>);
-        const isLensList = path.at(-1) === "lenses";
-        const idSchema = (items.properties as Record<string, Record<string, unknown>> | undefined)?.id;
-        const enumValues =
-          isLensList && idSchema ? (deref(idSchema).enum as string[] | undefined) : undefined;
-        if (enumValues) {
-          return enumValues.slice(0, 3).map((id) => ({ id, match_score: 0.8, reason: text }));
-        }
-        return [walk(items, [...path, "0"])];
-      }
-      case "number":
-      case "integer":
-        return 0.8;
-      case "string":
-        return path.at(-1) === "lens_id" ? "pace-layering" : text;
-      default:
-        return null;
-    }
-  };
-  return walk(schema, []);
-}
-
 /** Fails the benchmark when the processor logged an error: figures of a broken run mean nothing. */
 function assertNoErrors(h: Harness, what: string): void {
   const first = h.logged[0];
@@ -138,23 +100,22 @@ async function closeHarness(h: Harness): Promise<void> {
 async function benchAck(): Promise<Record<string, number>> {
   const h = await startHarness({ engine: "offline" });
   try {
-    const latencies: number[] = [];
-    const cold: number[] = [];
     const total = ACK_WARMUP + ACK_REQUESTS;
-    let next = 0;
-    const sender = async () => {
-      for (let i = next++; i < total; i = next++) {
-        const text = `${PROBLEMS[i % PROBLEMS.length]} (case ${i + 1})`;
-        const t0 = performance.now();
-        const ack = await slashCommand(h.url, text);
-        const ms = performance.now() - t0;
-        if (ack.status !== 200 || !ack.text.includes("On it")) {
-          throw new Error(`/lens ack ${i}: HTTP ${ack.status} ${ack.text.slice(0, 200)}`);
-        }
-        (i < ACK_WARMUP ? cold : latencies).push(ms);
-      }
-    };
-    await Promise.all(Array.from({ length: ACK_CONCURRENCY }, sender));
+    // The load comes from another process, as Slack's requests would.
+    const { stdout } = await run(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        fileURLToPath(new URL("./ack-load.ts", import.meta.url)),
+        h.url,
+        String(total),
+        String(ACK_WARMUP),
+        String(ACK_CONCURRENCY),
+      ],
+      { env: { ...process.env, SIGNING_SECRET }, maxBuffer: 16 * 1024 * 1024 },
+    );
+    const { latencies, cold } = JSON.parse(stdout) as { latencies: number[]; cold: number[] };
 
     // Every acked command must have become a job; then stop the backlog so closing is quick.
     await waitFor(
@@ -261,7 +222,7 @@ async function benchOverhead(): Promise<Record<string, number>> {
   try {
     h.anthropic.respondWith((req) => ({
       kind: "json",
-      value: sampleWith(req.body.output_config?.format?.schema ?? {}, ANSWER_TEXT),
+      value: answerFor(req.body.output_config?.format?.schema ?? {}, ANSWER_TEXT),
       delayMs: MODEL_DELAY_MS,
     }));
     const offset = await slackClockOffset(h);

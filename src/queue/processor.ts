@@ -108,7 +108,7 @@ export function createProcessor(deps: ProcessorDeps) {
     try {
       const earlier = await deps.store.getRun(payload.runId);
       const extending = payload.trigger === "apply_lens" && earlier?.suggestion !== undefined;
-      if (!extending) await publisher.status(() => ({ phase: "suggesting", lenses: [] }));
+      if (!extending) publisher.progress(() => ({ phase: "suggesting", lenses: [] }));
       const problem = extending && earlier?.problem ? earlier.problem : await buildProblem(deps, payload);
       await deps.store.updateRun(payload.runId, initial, (r) => {
         r.status = "running";
@@ -126,6 +126,7 @@ export function createProcessor(deps: ProcessorDeps) {
         ...(extending && earlier && { previous: earlier.analyses, previousSuggestion: earlier.suggestion }),
       });
 
+      await publisher.drain();
       await deps.store.updateRun(payload.runId, initial, (r) => {
         r.status = "done";
         r.suggestion = result.suggestion;
@@ -139,6 +140,7 @@ export function createProcessor(deps: ProcessorDeps) {
       );
       return { runId: payload.runId, lenses: result.analyses.map((a) => a.lens_id) };
     } catch (err) {
+      await publisher.drain().catch(() => {}); // no stale posts may race a retry or the error card
       const final =
         err instanceof UnrecoverableError ||
         (err instanceof LensbotError && FINAL_CODES.has(err.code)) ||

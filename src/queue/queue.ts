@@ -23,16 +23,12 @@ export function createAnalysisQueue(connection: ConnectionOptions, prefix = "bul
 }
 
 /**
- * Validates and enqueues one analysis. Resolves to false when a job with this id already exists
- * (a duplicate delivery).
+ * Validates and enqueues one analysis. BullMQ ignores an add whose `jobId` is still present, so
+ * a duplicate delivery is a no-op.
  * @throws ZodError for an invalid payload; Redis errors as they come.
  */
-export async function enqueueAnalysis(queue: Queue, jobId: string, payload: AnalysisJob): Promise<boolean> {
-  const data = AnalysisJobSchema.parse(payload);
-  const existing = await queue.getJob(jobId);
-  if (existing) return false;
-  await queue.add(payload.trigger, data, { jobId });
-  return true;
+export async function enqueueAnalysis(queue: Queue, jobId: string, payload: AnalysisJob): Promise<void> {
+  await queue.add(payload.trigger, AnalysisJobSchema.parse(payload), { jobId });
 }
 
 /** Starts a worker on the analysis queue. Close it with `worker.close()` (waits for running jobs). */

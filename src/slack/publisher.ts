@@ -1,6 +1,5 @@
 import type { WebClient } from "@slack/web-api";
 import type { Catalogue } from "../catalogue/catalogue.js";
-import type { Lens } from "../catalogue/schema.js";
 import type { Sink } from "../pipeline/ports.js";
 import type { LensAnalysis, ModeSuggestion, Synthesis } from "../pipeline/schemas.js";
 import type { RecordStore } from "../store/records.js";
@@ -39,8 +38,10 @@ export class ThreadPublisher {
   readonly #deps: PublisherDeps;
   readonly #run: RunTarget;
   #status: StatusState = { phase: "suggesting", lenses: [] };
-  /** Status edits run one after another, so an older state never overwrites a newer one. */
-  #statusChain: Promise<unknown> = Promise.resolve();
+  /** Slack work in order (see #enqueue); an older status never overwrites a newer one. */
+  #queue: Promise<void> = Promise.resolve();
+  #failure: unknown;
+  #statusPending = false;
 
   constructor(deps: PublisherDeps, run: RunTarget) {
     this.#deps = deps;
@@ -88,12 +89,61 @@ export class ThreadPublisher {
     return out;
   }
 
-  /** Replaces the status shown at the top of the run and publishes it. */
+  /**
+   * Replaces the status shown at the top of the run and publishes it now (awaited). Used outside
+   * a pipeline run (the listener's "queued" line, the failure line).
+   */
   async status(change: (s: StatusState) => StatusState): Promise<void> {
     this.#status = change(this.#status);
-    const next = this.#statusChain.then(() => this.publish("status", statusMessage(this.#status)));
-    this.#statusChain = next.catch(() => {});
-    await next;
+    await this.#enqueue(() => this.publish("status", statusMessage(this.#status)));
+  }
+
+  /**
+   * Changes the status without waiting (errors surface in `drain`). Edits are coalesced: however many changes arrive while
+   * one chat.update is in flight, only the latest state is sent next.
+   */
+  progress(change: (s: StatusState) => StatusState): void {
+    this.#statusLater(change);
+  }
+
+  #statusLater(change: (s: StatusState) => StatusState): void {
+    this.#status = change(this.#status);
+    if (this.#statusPending) return;
+    this.#statusPending = true;
+    void this.#enqueue(() => {
+      this.#statusPending = false;
+      return this.publish("status", statusMessage(this.#status));
+    }).catch(() => {}); // surfaced by drain()
+  }
+
+  /**
+   * Runs Slack work one task at a time, in the order it was asked for, without making the caller
+   * wait: the pipeline never blocks on Slack, and messages still appear in event order.
+   * The first failure is kept and rethrown by `drain`.
+   */
+  #enqueue(task: () => Promise<unknown>): Promise<void> {
+    const next = this.#queue.then(task).then(
+      () => undefined,
+      (err: unknown) => {
+        this.#failure ??= err;
+        throw err;
+      },
+    );
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+
+  /**
+   * Waits until every queued post and edit has reached Slack.
+   * @throws the first error any of them raised (so a failed post fails the job and is retried).
+   */
+  async drain(): Promise<void> {
+    await this.#queue;
+    if (this.#failure !== undefined) {
+      const err = this.#failure;
+      this.#failure = undefined;
+      throw err;
+    }
   }
 
   async suggestion(s: ModeSuggestion, notes: string[]): Promise<void> {
@@ -143,35 +193,42 @@ export class ThreadPublisher {
     return this.#deps.catalogue.get(id)?.name ?? id;
   }
 
-  /** A pipeline sink that posts each result as it arrives and keeps the status line current. */
+  /**
+   * A pipeline sink that posts each result as it arrives and keeps the status line current.
+   * Nothing here makes the pipeline wait for Slack: posts are queued in order and the caller
+   * awaits `drain()` once the run is over.
+   */
   sink(notes: string[]): Sink {
-    const setLens = (lens: Lens, status: StatusState["lenses"][number]["status"], note?: string) =>
-      this.status((s) => ({
+    const setLens = (id: string, status: StatusState["lenses"][number]["status"], note?: string) =>
+      this.#statusLater((s) => ({
         ...s,
-        lenses: s.lenses.map((l) => (l.id === lens.id ? { ...l, status } : l)),
+        lenses: s.lenses.map((l) => (l.id === id ? { ...l, status } : l)),
         ...(note && { note }),
       }));
+    const post = (task: () => Promise<void>) => void this.#enqueue(task).catch(() => {});
     return {
-      suggestion: async (s) => {
-        await this.status(() => ({
+      suggestion: (s) => {
+        this.#statusLater(() => ({
           phase: "analysing",
           lenses: s.lenses.map((l) => ({ id: l.id, name: l.name, status: "pending" as const })),
         }));
-        await this.suggestion(s, notes);
+        post(() => this.suggestion(s, notes));
       },
-      lensStarted: (lens) => setLens(lens, "running"),
-      lensDone: async (a) => {
-        await this.lens(a);
-        const lens = this.#deps.catalogue.get(a.lens_id);
-        if (lens) await setLens(lens, "done");
-      },
+      lensStarted: (lens) => setLens(lens.id, "running"),
+      // A lens shows ✓ (and the run "done") only once its card is actually in the thread.
+      lensDone: (a) =>
+        post(async () => {
+          await this.lens(a);
+          setLens(a.lens_id, "done");
+        }),
       lensFailed: (lens, err) =>
-        setLens(lens, "failed", `${lens.name} could not be analysed (${err.message}).`),
-      synthesisStarted: () => this.status((s) => ({ ...s, phase: "synthesising" })),
-      synthesis: async (s) => {
-        await this.synthesis(s);
-        await this.status((st) => ({ ...st, phase: "done" }));
-      },
+        setLens(lens.id, "failed", `${lens.name} could not be analysed (${err.message}).`),
+      synthesisStarted: () => this.#statusLater((s) => ({ ...s, phase: "synthesising" })),
+      synthesis: (s) =>
+        post(async () => {
+          await this.synthesis(s);
+          this.#statusLater((st) => ({ ...st, phase: "done" }));
+        }),
     };
   }
 

@@ -98,9 +98,12 @@ export class RecordStore {
    * @returns true when this caller claimed it (and should post).
    */
   async claimSlot(runId: string, slot: string): Promise<boolean> {
-    const claimed = await this.#redis.hsetnx(this.#k.messages(runId), `claim:${slot}`, "1");
-    await this.#redis.expire(this.#k.messages(runId), this.#ttlSeconds);
-    return claimed === 1;
+    const results = await this.#redis
+      .multi()
+      .hsetnx(this.#k.messages(runId), `claim:${slot}`, "1")
+      .expire(this.#k.messages(runId), this.#ttlSeconds)
+      .exec();
+    return results?.[0]?.[1] === 1;
   }
 
   async recordVote(runId: string, lensId: string, userId: string, vote: Vote): Promise<void> {

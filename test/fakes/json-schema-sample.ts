@@ -45,3 +45,47 @@ export function sampleFromSchema(
       return null;
   }
 }
+
+/**
+ * A valid answer for any step's schema, with every string set to `text` except lens ids, which
+ * take the first allowed value (enum) or a real catalogue id. Lens lists get three lenses and
+ * every number is 0.8 (so the judge's overall passes the quality bar).
+ */
+export function answerFor(schema: Record<string, unknown>, text: string): unknown {
+  const defs = (schema.$defs ?? {}) as Record<string, Record<string, unknown>>;
+  const deref = (node: Record<string, unknown>): Record<string, unknown> =>
+    typeof node.$ref === "string" ? deref(defs[node.$ref.replace("#/$defs/", "")] ?? {}) : node;
+  const walk = (node: Record<string, unknown>, path: string[]): unknown => {
+    if (typeof node.$ref === "string") return walk(deref(node), path);
+    if (Array.isArray(node.enum)) return node.enum[0];
+    if (Array.isArray(node.anyOf)) return walk(node.anyOf[0] as Record<string, unknown>, path);
+    switch (node.type) {
+      case "object":
+        return Object.fromEntries(
+          Object.entries((node.properties ?? {}) as Record<string, Record<string, unknown>>).map(([k, v]) => [
+            k,
+            walk(v, [...path, k]),
+          ]),
+        );
+      case "array": {
+        const items = deref(node.items as Record<string, unknown>);
+        const isLensList = path.at(-1) === "lenses";
+        const idSchema = (items.properties as Record<string, Record<string, unknown>> | undefined)?.id;
+        const enumValues =
+          isLensList && idSchema ? (deref(idSchema).enum as string[] | undefined) : undefined;
+        if (enumValues) {
+          return enumValues.slice(0, 3).map((id) => ({ id, match_score: 0.8, reason: text }));
+        }
+        return [walk(items, [...path, "0"])];
+      }
+      case "number":
+      case "integer":
+        return 0.8;
+      case "string":
+        return path.at(-1) === "lens_id" ? "pace-layering" : text;
+      default:
+        return null;
+    }
+  };
+  return walk(schema, []);
+}

@@ -7,7 +7,9 @@ import { isValidSlackRequest } from "@slack/bolt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { OFFLINE_LABEL } from "../../src/pipeline/schemas.js";
 import { checkBlockKitLimits } from "../../src/slack/blocks/limits.js";
+import { answerFor } from "../fakes/json-schema-sample.js";
 import {
+  buttonClick,
   catalogue,
   eventCallback,
   type Harness,
@@ -96,8 +98,11 @@ describe("lensbot in Slack (offline engine)", () => {
     const thread = h.slack.thread("C0LENS", root.ts);
     const texts = thread.map(messageText);
     // root, status, mode card, one card per lens, synthesis
-    const record = await h.store.runForThread("C0LENS", root.ts);
-    expect(record?.status).toBe("done");
+    // The record is saved once every post has reached Slack, just after the status says Done.
+    const record = await waitFor(async () => {
+      const r = await h.store.runForThread("C0LENS", root.ts);
+      return r?.status === "done" ? r : undefined;
+    });
     const lensNames = record?.analyses.map((a) => a.lens_name) ?? [];
     expect(lensNames.length).toBeGreaterThanOrEqual(2);
     expect(texts.some((t) => t.includes("Thinking mode") || t.includes("thinking mode"))).toBe(true);
@@ -257,26 +262,14 @@ describe("lensbot in Slack (offline engine)", () => {
     const synthesisUpdates = () =>
       h.slack.calls("chat.update").filter((c) => String(c.args.text).startsWith("Checklist")).length;
     const updatesBefore = synthesisUpdates();
-    await interaction(h.url, {
-      type: "block_actions",
-      trigger_id: "apply-1",
-      user: { id: "U0ASKER", name: "a" },
-      channel: { id: "C0LENS", name: "eng" },
-      team: { id: "T0TEST", domain: "test" },
-      message: { ts: root.ts, thread_ts: root.ts, text: "card" },
-      actions: [
-        {
-          type: "button",
-          action_id: `apply_lens:${extra.id}`,
-          block_id: "b",
-          value: JSON.stringify({ runId: record.runId, lensId: extra.id }),
-          action_ts: "1",
-        },
-      ],
-      token: "legacy",
-      response_url: "http://127.0.0.1:9/unused",
-      api_app_id: "A0LENSBOT",
-      container: { type: "message" },
+    await buttonClick(h.url, {
+      actionId: `apply_lens:${extra.id}`,
+      value: JSON.stringify({ runId: record.runId, lensId: extra.id }),
+      userId: "U0ASKER",
+      channel: "C0LENS",
+      messageTs: root.ts,
+      threadTs: root.ts,
+      triggerId: "apply-1",
     });
     const updated = await waitFor(async () => {
       const r = await h.store.runForThread("C0LENS", root.ts);
@@ -315,26 +308,14 @@ describe("lensbot in Slack (offline engine)", () => {
       return root ? h.store.runForThread("C0LENS", root.ts) : undefined;
     });
     const lensId = record.analyses[0]?.lens_id ?? "";
-    await interaction(h.url, {
-      type: "block_actions",
-      trigger_id: "fb-1",
-      user: { id: "U0VOTER", name: "v" },
-      channel: { id: "C0LENS", name: "eng" },
-      team: { id: "T0TEST", domain: "test" },
-      message: { ts: "1", thread_ts: record.threadTs, text: "card" },
-      actions: [
-        {
-          type: "button",
-          action_id: "feedback_up",
-          block_id: "b",
-          value: JSON.stringify({ runId: record.runId, lensId }),
-          action_ts: "1",
-        },
-      ],
-      token: "legacy",
-      response_url: "http://127.0.0.1:9/unused",
-      api_app_id: "A0LENSBOT",
-      container: { type: "message" },
+    await buttonClick(h.url, {
+      actionId: "feedback_up",
+      value: JSON.stringify({ runId: record.runId, lensId }),
+      userId: "U0VOTER",
+      channel: "C0LENS",
+      messageTs: "1",
+      threadTs: record.threadTs,
+      triggerId: "fb-1",
     });
     await waitFor(() => h.slack.ephemerals("U0VOTER").length > 0);
     expect(await h.store.votes(record.runId, lensId)).toEqual({ up: 1, down: 0 });
@@ -360,7 +341,7 @@ describe("lensbot in Slack (Claude engine through the fake API)", () => {
       const schema = req.body.output_config?.format?.schema ?? {};
       const hostile =
         "<!channel> <!here> @everyone read <https://evil.example/x|this> or https://evil.example/y";
-      return { kind: "json", value: sampleWith(schema, hostile) };
+      return { kind: "json", value: answerFor(schema, hostile) };
     });
     await slashCommand(h.url, "Sales keeps discounting because customers are confused by our pricing tiers");
     const root = await waitFor(() => roots(h, "C0LENS").find((m) => m.text.includes("pricing")));
@@ -401,67 +382,18 @@ describe("lensbot in Slack (Claude engine through the fake API)", () => {
 
     h.anthropic.respondWith((req) => ({
       kind: "json",
-      value: sampleWith(req.body.output_config?.format?.schema ?? {}, "fine"),
+      value: answerFor(req.body.output_config?.format?.schema ?? {}, "fine"),
     }));
-    await interaction(h.url, {
-      type: "block_actions",
-      trigger_id: "retry-1",
-      user: { id: "U0ASKER", name: "a" },
-      channel: { id: "C0LENS", name: "eng" },
-      team: { id: "T0TEST", domain: "test" },
-      message: { ts: errorMessage.ts, thread_ts: root.ts, text: "error" },
-      actions: [
-        { type: "button", action_id: "retry_analysis", block_id: "b", value: record?.runId, action_ts: "1" },
-      ],
-      token: "legacy",
-      response_url: "http://127.0.0.1:9/unused",
-      api_app_id: "A0LENSBOT",
-      container: { type: "message" },
+    await buttonClick(h.url, {
+      actionId: "retry_analysis",
+      value: record?.runId ?? "",
+      userId: "U0ASKER",
+      channel: "C0LENS",
+      messageTs: errorMessage.ts,
+      threadTs: root.ts,
+      triggerId: "retry-1",
     });
     await waitForDone(h, "C0LENS", root.ts);
     expect((await h.store.runForThread("C0LENS", root.ts))?.status).toBe("done");
   });
 });
-
-/**
- * A valid answer for any step's schema, with every string set to `text` except lens ids, which
- * take the first allowed value (enum) or a real catalogue id.
- */
-function sampleWith(schema: Record<string, unknown>, text: string): unknown {
-  const defs = (schema.$defs ?? {}) as Record<string, Record<string, unknown>>;
-  const deref = (node: Record<string, unknown>): Record<string, unknown> =>
-    typeof node.$ref === "string" ? deref(defs[node.$ref.replace("#/$defs/", "")] ?? {}) : node;
-  const walk = (node: Record<string, unknown>, path: string[]): unknown => {
-    if (typeof node.$ref === "string") return walk(deref(node), path);
-    if (Array.isArray(node.enum)) return node.enum[0];
-    if (Array.isArray(node.anyOf)) return walk(node.anyOf[0] as Record<string, unknown>, path);
-    switch (node.type) {
-      case "object":
-        return Object.fromEntries(
-          Object.entries((node.properties ?? {}) as Record<string, Record<string, unknown>>).map(([k, v]) => [
-            k,
-            walk(v, [...path, k]),
-          ]),
-        );
-      case "array": {
-        const items = deref(node.items as Record<string, unknown>);
-        const isLensList = path.at(-1) === "lenses";
-        const idSchema = (items.properties as Record<string, Record<string, unknown>> | undefined)?.id;
-        const enumValues =
-          isLensList && idSchema ? (deref(idSchema).enum as string[] | undefined) : undefined;
-        if (enumValues) {
-          return enumValues.slice(0, 3).map((id) => ({ id, match_score: 0.8, reason: text }));
-        }
-        return [walk(items, [...path, "0"])];
-      }
-      case "number":
-      case "integer":
-        return 0.8;
-      case "string":
-        return path.at(-1) === "lens_id" ? "pace-layering" : text;
-      default:
-        return null;
-    }
-  };
-  return walk(schema, []);
-}

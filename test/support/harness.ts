@@ -95,7 +95,8 @@ export async function startHarness(
     concurrency: 4,
     logger,
   });
-  const worker = createAnalysisWorker(new Redis(REDIS_URL, { maxRetriesPerRequest: null }), processor, {
+  const workerRedis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const worker = createAnalysisWorker(workerRedis, processor, {
     prefix: bullPrefix,
     concurrency: 4,
   });
@@ -123,6 +124,7 @@ export async function startHarness(
     async close() {
       await app.stop();
       await worker.close(true);
+      workerRedis.disconnect();
       await queue.obliterate({ force: true });
       await queue.close();
       const stale = await redis.keys(`lensbot-test-${id}:*`);
@@ -213,6 +215,36 @@ export function eventCallback(
 export function interaction(url: string, payload: Record<string, unknown>) {
   const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
   return post(url, body, "application/x-www-form-urlencoded");
+}
+
+/** A click on a button in a message, as Slack sends it (block_actions). */
+export function buttonClick(
+  url: string,
+  click: {
+    actionId: string;
+    value: string;
+    userId: string;
+    channel: string;
+    messageTs: string;
+    threadTs: string;
+    triggerId: string;
+  },
+) {
+  return interaction(url, {
+    type: "block_actions",
+    trigger_id: click.triggerId,
+    user: { id: click.userId, name: "user" },
+    channel: { id: click.channel, name: "channel" },
+    team: { id: "T0TEST", domain: "test" },
+    message: { ts: click.messageTs, thread_ts: click.threadTs, text: "card" },
+    actions: [
+      { type: "button", action_id: click.actionId, block_id: "b", value: click.value, action_ts: "1" },
+    ],
+    token: "legacy",
+    response_url: "http://127.0.0.1:9/unused",
+    api_app_id: "A0LENSBOT",
+    container: { type: "message" },
+  });
 }
 
 /** Polls `check` every 25 ms until it returns a truthy value or `timeoutMs` passes. */
