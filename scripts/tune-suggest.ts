@@ -77,12 +77,21 @@ if (explain > 0) {
   }
 } else if (process.argv.includes("--grid")) {
   const results: [number, RankWeights][] = [];
-  for (const mode of [0.6, 1, 1.5])
-    for (const standout of [0, 1, 2, 3])
-      for (const supportingModes of [2, 3])
-        for (const centrality of [0.6, 1, 1.5, 2])
-          for (const positionDecay of [0.12, 0.3]) {
-            const w = { ...DEFAULT_WEIGHTS, mode, standout, supportingModes, positionDecay, centrality };
+  for (const mode of [1, 1.5])
+    for (const phrase of [0.15, 0.3, 0.5, 0.8])
+      for (const standout of [0, 0.5, 1])
+        for (const centrality of [0.6, 1])
+          for (const positionDecay of [0.3]) {
+            const supportingModes = 3;
+            const w = {
+              ...DEFAULT_WEIGHTS,
+              mode,
+              phrase,
+              standout,
+              supportingModes,
+              positionDecay,
+              centrality,
+            };
             results.push([evaluate(w, false), w]);
           }
   results.sort((a, b) => b[0] - a[0]);

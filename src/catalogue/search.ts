@@ -51,8 +51,8 @@ export interface RankWeights {
 }
 
 export const DEFAULT_WEIGHTS: RankWeights = {
-  mode: 1.5,
-  phrase: 0.15,
+  mode: 1,
+  phrase: 0.5,
   positionDecay: 0.3,
   supportingModes: 3,
   centrality: 1,
@@ -127,6 +127,35 @@ export function analyse(text: string): string[] {
   return out;
 }
 
+/** term → the positions where it occurs in the analysed text */
+function termPositions(terms: readonly string[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  terms.forEach((t, i) => {
+    const list = out.get(t);
+    if (list) list.push(i);
+    else out.set(t, [i]);
+  });
+  return out;
+}
+
+/**
+ * Whether a multi-word signal occurs in order with at most `gap` other terms between each pair
+ * of its words ("competitor launched" matches "competitor just launched").
+ */
+function occursNear(phrase: readonly string[], positions: ReadonlyMap<string, number[]>, gap = 2): boolean {
+  const [first, ...rest] = phrase;
+  if (first === undefined) return false;
+  return (positions.get(first) ?? []).some((start) => {
+    let at = start;
+    for (const term of rest) {
+      const next = (positions.get(term) ?? []).find((p) => p > at && p <= at + 1 + gap);
+      if (next === undefined) return false;
+      at = next;
+    }
+    return true;
+  });
+}
+
 interface LensDoc {
   id: string;
   name: string;
@@ -152,7 +181,7 @@ export class CatalogueIndex {
   readonly #lensIndex: MiniSearch<LensDoc>;
   readonly #modeIndex: MiniSearch<{ id: string; text: string }>;
   /** lens id → its multi-word signals, each as processed terms joined by spaces */
-  readonly #phrases = new Map<string, { signal: string; terms: string }[]>();
+  readonly #phrases = new Map<string, { signal: string; terms: string[] }[]>();
   readonly #weights: RankWeights;
   /** lens id → centrality in 0-1 (see RankWeights.centrality) */
   readonly #centrality = new Map<string, number>();
@@ -189,8 +218,8 @@ export class CatalogueIndex {
     for (const [id, c] of this.#centrality) this.#centrality.set(id, c / maxCentrality);
     for (const l of catalogue.lenses) {
       const phrases = l.signals
-        .map((signal) => ({ signal, terms: analyse(signal).join(" ") }))
-        .filter((p) => p.terms.includes(" "));
+        .map((signal) => ({ signal, terms: analyse(signal) }))
+        .filter((p) => p.terms.length > 1);
       this.#phrases.set(l.id, phrases);
     }
   }
@@ -203,7 +232,7 @@ export class CatalogueIndex {
     const w = this.#weights;
     const terms = analyse(text).filter((t) => !QUERY_NOISE.has(t));
     const query = [...new Set(terms)].join(" ");
-    const haystack = ` ${terms.join(" ")} `;
+    const positions = termPositions(terms);
 
     const lexical = new Map<string, number>();
     if (query) {
@@ -213,7 +242,7 @@ export class CatalogueIndex {
     }
     const matched = new Map<string, string[]>();
     for (const [id, phrases] of this.#phrases) {
-      const found = phrases.filter((p) => haystack.includes(` ${p.terms} `)).map((p) => p.signal);
+      const found = phrases.filter((p) => occursNear(p.terms, positions)).map((p) => p.signal);
       if (found.length > 0) matched.set(id, found);
     }
     const own = (id: string) => (lexical.get(id) ?? 0) + w.phrase * (matched.get(id)?.length ?? 0);

@@ -19,12 +19,14 @@ export interface CliIO {
   env?: NodeJS.ProcessEnv;
 }
 
-const defaultIO = (): CliIO => ({
-  stdout: process.stdout,
-  stderr: process.stderr,
-  stdin: process.stdin,
-  env: process.env,
-});
+function defaultIO(): CliIO {
+  // `lens suggest | head` closes the pipe early: stop quietly instead of crashing on EPIPE.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(0);
+    throw err;
+  });
+  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
+}
 
 /** Bad usage: printed with a hint, exit code 2. */
 class UsageError extends Error {}
