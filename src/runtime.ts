@@ -3,9 +3,9 @@ import type { Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { loadCatalogue } from "./catalogue/load.js";
 import { CatalogueIndex } from "./catalogue/search.js";
-import { type Config, requireSlack } from "./config.js";
+import { type Config, loadConfig, requireSlack } from "./config.js";
 import { createEngine, defaultEngineName } from "./engines/index.js";
-import type { Logger } from "./logger.js";
+import { createLogger, type Logger } from "./logger.js";
 import { createProcessor } from "./queue/processor.js";
 import { createAnalysisQueue, createAnalysisWorker } from "./queue/queue.js";
 import { createSlackApp } from "./slack/app.js";
@@ -116,4 +116,25 @@ export async function runUntilSignal(running: Running, logger: Logger): Promise<
   };
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
+}
+
+/**
+ * A process entry point: reads config, starts the given roles and runs until a signal. A start-up
+ * failure is logged (message only, never config values) and exits with code 1.
+ */
+export async function main(roles: { app: boolean; worker: boolean }): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    process.stderr.write(`lensbot: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger(config.logLevel);
+  try {
+    await runUntilSignal(await start(config, logger, roles), logger);
+  } catch (err) {
+    logger.fatal({ err: err instanceof Error ? err.message : String(err) }, "lensbot could not start");
+    process.exit(1);
+  }
 }
