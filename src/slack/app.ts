@@ -35,6 +35,17 @@ export const USAGE =
 
 const MENTION = /<@[UW][A-Z0-9]+(?:\|[^>]*)?>/g;
 
+/** What to tell the person when a run could not even be started. */
+function startFailureMessage(err: unknown, ref: string): string {
+  const slackError = (err as { data?: { error?: string } }).data?.error;
+  if (slackError === "not_in_channel" || slackError === "channel_not_found") {
+    return "I cannot post in this conversation. Invite me first (`/invite @lensbot`) and try again.";
+  }
+  if (slackError)
+    return `Sorry, Slack refused my message (${slackError}); please try again (reference ${ref}).`;
+  return `Sorry, I could not start that analysis: my queue is not reachable right now. Please try again in a minute (reference ${ref}).`;
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -86,11 +97,11 @@ export function createSlackApp(options: SlackAppOptions): App {
   async function startRun(
     client: WebClient,
     run: Omit<AnalysisJob, "runId" | "threadTs" | "requestedAt"> & { jobKey: string; threadTs?: string },
-  ): Promise<boolean> {
+  ): Promise<void> {
     const runId = run.jobKey;
-    const ref = runId.slice(-8);
+    let publisher: ThreadPublisher | undefined;
     try {
-      if (!(await withTimeout(store.claimSlot(runId, "start"), enqueueTimeout, "Redis"))) return false;
+      if (!(await withTimeout(store.claimSlot(runId, "start"), enqueueTimeout, "Redis"))) return; // a duplicate delivery
       let threadTs = run.threadTs;
       if (!threadTs) {
         const [root] = rootMessage({ userId: run.userId, problem: run.question });
@@ -105,7 +116,7 @@ export function createSlackApp(options: SlackAppOptions): App {
         if (!res.ts) throw new Error("chat.postMessage returned no ts");
         threadTs = res.ts;
       }
-      const publisher = publisherFor(client, runId, run.channel, threadTs);
+      publisher = publisherFor(client, runId, run.channel, threadTs);
       await publisher.status(() => ({
         phase: "suggesting",
         lenses: [],
@@ -117,17 +128,11 @@ export function createSlackApp(options: SlackAppOptions): App {
         enqueueTimeout,
         "Enqueueing",
       );
-      return true;
     } catch (err) {
       logger.error({ err, runId }, "could not start an analysis");
-      await tellUser(
-        client,
-        run.channel,
-        run.userId,
-        `Sorry, I could not start that analysis: my queue is not reachable right now. Please try again in a minute (reference ${ref}).`,
-        run.threadTs,
-      );
-      return false;
+      const message = startFailureMessage(err, runId.slice(-8));
+      await publisher?.failed(message).catch(() => {});
+      await tellUser(client, run.channel, run.userId, message, run.threadTs);
     }
   }
 

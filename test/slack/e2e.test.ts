@@ -120,6 +120,13 @@ describe("lensbot in Slack (offline engine)", () => {
     expect(await h.queue.count()).toBe(before);
   });
 
+  it("says how to fix it when lensbot cannot post in the channel", async () => {
+    h.slack.fail("chat.postMessage", "not_in_channel");
+    await slashCommand(h.url, "Why do our deploys keep failing?", { user_id: "U0PRIVATE" });
+    const notice = await waitFor(() => h.slack.ephemerals("U0PRIVATE")[0], 5_000, "the ephemeral notice");
+    expect(notice.text).toContain("/invite @lensbot");
+  });
+
   it("rejects a bad signature or a stale timestamp with 401 and enqueues nothing", async () => {
     const counts = async () => Object.values(await h.queue.getJobCounts()).reduce((a, b) => a + b, 0);
     const before = await counts();

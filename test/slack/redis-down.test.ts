@@ -1,0 +1,54 @@
+/** When Redis is unreachable, a person who types /lens still gets a clear answer, and nothing hangs. */
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createAnalysisQueue } from "../../src/queue/queue.js";
+import { createSlackApp } from "../../src/slack/app.js";
+import { RecordStore } from "../../src/store/records.js";
+import { FakeSlack } from "../fakes/slack.js";
+import { BOT_TOKEN, catalogue, SIGNING_SECRET, slashCommand, waitFor } from "../support/harness.js";
+
+let slack: FakeSlack;
+let redis: Redis;
+let close: () => Promise<void>;
+let url: string;
+
+beforeAll(async () => {
+  slack = await FakeSlack.start();
+  // Port 1 on loopback: connection refused, as when Redis restarts.
+  redis = new Redis("redis://127.0.0.1:1", { maxRetriesPerRequest: null, retryStrategy: () => 200 });
+  redis.on("error", () => {});
+  const queue = createAnalysisQueue(redis, "bull-down");
+  queue.on("error", () => {});
+  const app = createSlackApp({
+    botToken: BOT_TOKEN,
+    signingSecret: SIGNING_SECRET,
+    apiUrl: slack.apiUrl,
+    queue,
+    store: new RecordStore(redis),
+    catalogue,
+    logger: { info() {}, warn() {}, error() {} },
+    enqueueTimeoutMs: 300,
+  });
+  const server = (await app.start(0)) as unknown as { address(): { port: number } };
+  url = `http://127.0.0.1:${server.address().port}/slack/events`;
+  close = async () => {
+    await app.stop();
+    redis.disconnect();
+    await slack.close();
+  };
+});
+
+afterAll(async () => {
+  await close();
+});
+
+it("acks at once and then tells the user the queue is unreachable, with a reference", async () => {
+  const t0 = performance.now();
+  const ack = await slashCommand(url, "Our builds take 40 minutes and nobody knows why");
+  expect(performance.now() - t0).toBeLessThan(1_000);
+  expect(ack.status).toBe(200);
+  expect(JSON.parse(ack.text).text).toContain("On it");
+  const notice = await waitFor(() => slack.ephemerals("U0ASKER")[0], 5_000, "the ephemeral notice");
+  expect(notice.text).toMatch(/queue is not reachable right now.*reference \w{8}/);
+  expect(slack.calls("chat.postMessage")).toHaveLength(0); // no orphan root message without a job
+});
