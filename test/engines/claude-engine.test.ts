@@ -9,7 +9,7 @@ import { loadCatalogue } from "../../src/catalogue/load.js";
 import type { Lens } from "../../src/catalogue/schema.js";
 import { CatalogueIndex } from "../../src/catalogue/search.js";
 import { BUNDLED_LENSES_DIR } from "../../src/config.js";
-import { createClaudeEngine } from "../../src/engines/claude/engine.js";
+import { createClaudeEngine, shortlistFrom } from "../../src/engines/claude/engine.js";
 import { ModelOutputError, ModelUnavailableError } from "../../src/errors.js";
 import type { Engine, StepContext } from "../../src/pipeline/ports.js";
 import { runPipeline } from "../../src/pipeline/run.js";
@@ -258,13 +258,8 @@ describe("claude engine: structured output", () => {
     expect(suggestReq).toHaveLength(1);
     const shortlist = enumAt(suggestReq[0]!.body, ["lenses", "[]", "id"]);
     const expectedIds = shortlist.slice(0, 3);
-    // The shortlist in the enum is the index's own ranking, and each has a lens card in the system prompt.
-    expect(shortlist).toEqual(
-      index
-        .rank(`${PROBLEM.text}\n`)
-        .lenses.slice(0, 12)
-        .map((r) => r.lens.id),
-    );
+    // The shortlist in the enum is the index's shortlist, and each has a lens card in the system prompt.
+    expect(shortlist).toEqual(shortlistFrom(index.rank(`${PROBLEM.text}\n`), 12).map((l) => l.id));
     for (const id of shortlist)
       expect(suggestReq[0]!.body.system?.[1]?.text).toContain(`<lens_card id="${id}">`);
 
@@ -653,5 +648,21 @@ describe("claude engine: problem text is delimited", () => {
     expect(analyzeBlock.startsWith("<problem>\n")).toBe(true);
     expect(analyzeBlock.endsWith("\n</thread>")).toBe(true);
     expect(analyzeBlock.indexOf("</problem>")).toBe(analyzeBlock.lastIndexOf("</problem>"));
+  });
+});
+
+describe("shortlistFrom", () => {
+  it("keeps the best blended lenses and adds the ones the text itself points at", () => {
+    const ranking = index.rank(
+      "A junior engineer deleted a production table because the staging and prod consoles look identical; a near miss last month too.",
+    );
+    const shortlist = shortlistFrom(ranking, 12).map((l) => l.id);
+    expect(shortlist).toHaveLength(12);
+    expect(new Set(shortlist).size).toBe(12);
+    expect(shortlist.slice(0, 8)).toEqual(ranking.lenses.slice(0, 8).map((r) => r.lens.id));
+    const byEvidence = [...ranking.lenses].sort(
+      (a, b) => b.lexical + b.matched.length - (a.lexical + a.matched.length),
+    );
+    expect(shortlist).toContain(byEvidence[0]?.lens.id);
   });
 });

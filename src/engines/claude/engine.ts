@@ -2,6 +2,7 @@ import type Anthropic from "@anthropic-ai/sdk";
 import { z } from "zod";
 import type { Catalogue } from "../../catalogue/catalogue.js";
 import type { Lens } from "../../catalogue/schema.js";
+import type { Ranking } from "../../catalogue/search.js";
 import type {
   AnalyzeRequest,
   Engine,
@@ -60,6 +61,25 @@ function idEnum(ids: readonly string[]) {
 }
 
 /**
+ * The lenses the model may choose from: the best by blended score (which favours broad lenses
+ * central to the matching modes) plus, for about a third of the slots, the best by the text's own
+ * evidence (lexical match and signal phrases), so specific lenses the text points at are always
+ * on the table even when broad ones outrank them.
+ */
+export function shortlistFrom(ranking: Ranking, size: number): Lens[] {
+  const byEvidence = [...ranking.lenses].sort(
+    (a, b) => b.lexical + b.matched.length - (a.lexical + a.matched.length) || a.lens.id.localeCompare(b.lens.id),
+  );
+  const specific = Math.max(1, Math.round(size / 3));
+  const picked = new Set(ranking.lenses.slice(0, size - specific).map((r) => r.lens));
+  for (const r of byEvidence) {
+    if (picked.size >= size) break;
+    picked.add(r.lens);
+  }
+  return [...picked];
+}
+
+/**
  * The Claude engine: each step is one structured-output call (plus a judge and at most one
  * refinement for each lens). Ids that the model names are checked against the catalogue: the
  * suggestion and synthesis schemas only allow ids of this run, and lateral connections to
@@ -87,7 +107,7 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
     { problem, ranking }: SuggestRequest,
     { signal }: StepContext,
   ): Promise<ModeSuggestion> {
-    const shortlist = ranking.lenses.slice(0, shortlistSize).map((r) => r.lens);
+    const shortlist = shortlistFrom(ranking, shortlistSize);
     if (shortlist.length < 2) return suggestFromRanking(ranking);
     const schema = SuggestionOutput.extend({
       modes: SuggestionOutput.shape.modes.element
