@@ -166,16 +166,15 @@ interface LensDoc {
   signals: string;
   summary: string;
   questions: string;
-  definition: string;
 }
 
-const FIELD_BOOST = { name: 4, aliases: 3, signals: 3, summary: 1.5, questions: 1, definition: 0.7 };
+const FIELD_BOOST = { name: 4, aliases: 3, signals: 3, summary: 1.5, questions: 1 };
 
 /**
  * Lexical index over the catalogue (MiniSearch, BM25+), combined with thinking modes.
  *
  * `rank(problem)` scores every lens by its own lexical match (name, aliases and signals boosted
- * over summary, questions and definition), adds a bonus for whole signal phrases, then lets the
+ * over summary and questions), adds a bonus for whole signal phrases, then lets the
  * best-matching modes lend support to their core lenses, so a lens central to the kind of
  * problem ranks well even when the problem never names it.
  */
@@ -193,7 +192,9 @@ export class CatalogueIndex {
     this.catalogue = catalogue;
     this.#weights = weights;
     this.#lensIndex = new MiniSearch<LensDoc>({
-      fields: ["name", "aliases", "signals", "summary", "questions", "definition"],
+      // Definitions are long prose: they added noise to ranking and cost start-up time, and the
+      // one-line summary carries their gist.
+      fields: ["name", "aliases", "signals", "summary", "questions"],
       processTerm,
     });
     this.#lensIndex.addAll(
@@ -204,7 +205,6 @@ export class CatalogueIndex {
         signals: l.signals.join(" | "),
         summary: l.summary,
         questions: l.questions.join(" "),
-        definition: l.definition,
       })),
     );
     this.#modeIndex = new MiniSearch({ fields: ["text"], processTerm });
