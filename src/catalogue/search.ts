@@ -309,6 +309,28 @@ export class CatalogueIndex {
   }
 }
 
+/** How strongly the text itself points at a lens: its lexical match plus one per signal phrase found. */
+export const evidenceOf = (r: RankedLens) => r.lexical + r.matched.length;
+
+/**
+ * `size` lenses from a ranking: the best by blended score (which favours broad lenses central to
+ * the matching modes) with about a third of the places kept for the best by the text's own
+ * evidence, so specific lenses the text points at are not crowded out by broad ones.
+ * Blended picks come first, in rank order, then the evidence picks.
+ */
+export function diversify(ranking: Ranking, size: number): RankedLens[] {
+  const specific = Math.max(1, Math.round(size / 3));
+  const picked = new Set(ranking.lenses.slice(0, Math.max(0, size - specific)));
+  const byEvidence = [...ranking.lenses].sort(
+    (a, b) => evidenceOf(b) - evidenceOf(a) || a.lens.id.localeCompare(b.lens.id),
+  );
+  for (const r of [...byEvidence, ...ranking.lenses]) {
+    if (picked.size >= size) break;
+    picked.add(r);
+  }
+  return [...picked];
+}
+
 function round(n: number): number {
   return Math.round(n * 1000) / 1000;
 }

@@ -2,7 +2,7 @@ import type Anthropic from "@anthropic-ai/sdk";
 import { z } from "zod";
 import type { Catalogue } from "../../catalogue/catalogue.js";
 import type { Lens } from "../../catalogue/schema.js";
-import type { Ranking } from "../../catalogue/search.js";
+import { diversify, type Ranking } from "../../catalogue/search.js";
 import type {
   AnalyzeRequest,
   Engine,
@@ -60,23 +60,9 @@ function idEnum(ids: readonly string[]) {
   return z.enum([first, ...rest]);
 }
 
-/**
- * The lenses the model may choose from: the best by blended score (which favours broad lenses
- * central to the matching modes) plus, for about a third of the slots, the best by the text's own
- * evidence (lexical match and signal phrases), so specific lenses the text points at are always
- * on the table even when broad ones outrank them.
- */
+/** The lenses the model may choose from (see `diversify`). */
 export function shortlistFrom(ranking: Ranking, size: number): Lens[] {
-  const byEvidence = [...ranking.lenses].sort(
-    (a, b) => b.lexical + b.matched.length - (a.lexical + a.matched.length) || a.lens.id.localeCompare(b.lens.id),
-  );
-  const specific = Math.max(1, Math.round(size / 3));
-  const picked = new Set(ranking.lenses.slice(0, size - specific).map((r) => r.lens));
-  for (const r of byEvidence) {
-    if (picked.size >= size) break;
-    picked.add(r.lens);
-  }
-  return [...picked];
+  return diversify(ranking, size).map((r) => r.lens);
 }
 
 /**

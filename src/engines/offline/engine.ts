@@ -1,13 +1,14 @@
 import type { Catalogue } from "../../catalogue/catalogue.js";
-import type { Ranking } from "../../catalogue/search.js";
+import { diversify, type Ranking } from "../../catalogue/search.js";
 import type { AnalyzeRequest, Engine, SuggestRequest, SynthesizeRequest } from "../../pipeline/ports.js";
 import type { LensAnalysis, ModeSuggestion, Synthesis } from "../../pipeline/schemas.js";
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
 /**
- * Picks 1-3 modes and 2-4 lenses from the index ranking alone. Modes within 80% of the best
- * are kept; a 4th lens is kept when it scores within 90% of the 3rd.
+ * Picks 1-3 modes and 2-4 lenses from the index ranking alone. Modes within 80% of the best are
+ * kept. Lenses: the two best by blended score and the one the text points at most (see
+ * `diversify`), plus a 4th when the next by score comes within 90% of the 3rd.
  */
 export function suggestFromRanking(ranking: Ranking): ModeSuggestion {
   const modes = ranking.modes
@@ -21,8 +22,11 @@ export function suggestFromRanking(ranking: Ranking): ModeSuggestion {
       reason: m.mode.description,
     }));
   const top = ranking.lenses[0]?.score ?? 1;
-  const third = ranking.lenses[2]?.score ?? 0;
-  const picked = ranking.lenses.filter((r, i) => i < 3 || (i === 3 && r.score >= 0.9 * third));
+  const picked = diversify(ranking, 3);
+  const third = Math.min(...picked.map((r) => r.score));
+  const next = ranking.lenses.find((r) => !picked.includes(r));
+  if (next && next.score >= 0.9 * third) picked.push(next);
+  picked.sort((a, b) => b.score - a.score);
   const modeNames = new Map(ranking.modes.map((m) => [m.mode.id, m.mode.name]));
   const lenses = picked.map((r) => {
     const inModes = modes.filter((m) =>
