@@ -147,3 +147,21 @@ describe("input preparation", () => {
     expect(truncateMiddle("short", 100)).toEqual({ text: "short" });
   });
 });
+
+describe("offline suggestion", () => {
+  it("keeps a place for the lens the text points at most, next to the broad ones", async () => {
+    const text =
+      "Our API is stuck at 350 ms after caching and indexes; nobody has traced where the time goes across the services it calls.";
+    const ranking = index.rank(text);
+    const suggestion = await offline.suggest(
+      { problem: prepareProblem(text), ranking },
+      { signal: new AbortController().signal },
+    );
+    const ids = suggestion.lenses.map((l) => l.id);
+    expect(ids.length).toBeGreaterThanOrEqual(3);
+    expect(ids.slice(0, 2)).toEqual(ranking.lenses.slice(0, 2).map((r) => r.lens.id));
+    expect(ids).toContain("measure-first");
+    const reason = suggestion.lenses.find((l) => l.id === "measure-first")?.reason ?? "";
+    expect(reason).toContain("your text mentions");
+  });
+});
