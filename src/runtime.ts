@@ -1,8 +1,7 @@
 import { WebClient } from "@slack/web-api";
 import type { Worker } from "bullmq";
 import { Redis } from "ioredis";
-import { loadCatalogue } from "./catalogue/load.js";
-import { CatalogueIndex } from "./catalogue/search.js";
+import { openCatalogue } from "./catalogue/snapshot.js";
 import { type Config, loadConfig, requireSlack } from "./config.js";
 import { createEngine, defaultEngineName } from "./engines/index.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -32,8 +31,7 @@ export async function start(
   roles: { app: boolean; worker: boolean },
 ): Promise<Running> {
   const slack = requireSlack(config);
-  const catalogue = loadCatalogue(config.lensesDir);
-  const index = new CatalogueIndex(catalogue);
+  const { catalogue, index } = openCatalogue(config.lensesDir);
   const redis = connectRedis(config.redisUrl);
   const store = new RecordStore(redis, { ttlSeconds: config.recordTtlSeconds });
   const queue = createAnalysisQueue(redis);

@@ -168,6 +168,13 @@ interface LensDoc {
   questions: string;
 }
 
+const LENS_INDEX_OPTIONS = {
+  // Definitions are long prose: they added noise to ranking and cost start-up time, and the
+  // one-line summary carries their gist.
+  fields: ["name", "aliases", "signals", "summary", "questions"],
+  processTerm,
+};
+
 const FIELD_BOOST = { name: 4, aliases: 3, signals: 3, summary: 1.5, questions: 1 };
 
 /**
@@ -188,25 +195,28 @@ export class CatalogueIndex {
   /** lens id → centrality in 0-1 (see RankWeights.centrality) */
   readonly #centrality = new Map<string, number>();
 
-  constructor(catalogue: Catalogue, weights: RankWeights = DEFAULT_WEIGHTS) {
+  /**
+   * @param lensIndex a serialised lens index (`toJSON()` of an earlier index over the same
+   *   catalogue) to restore instead of indexing again; see `catalogue/snapshot.ts`.
+   */
+  constructor(catalogue: Catalogue, weights: RankWeights = DEFAULT_WEIGHTS, lensIndex?: string) {
     this.catalogue = catalogue;
     this.#weights = weights;
-    this.#lensIndex = new MiniSearch<LensDoc>({
-      // Definitions are long prose: they added noise to ranking and cost start-up time, and the
-      // one-line summary carries their gist.
-      fields: ["name", "aliases", "signals", "summary", "questions"],
-      processTerm,
-    });
-    this.#lensIndex.addAll(
-      catalogue.lenses.map((l) => ({
-        id: l.id,
-        name: l.name,
-        aliases: l.aliases.join(" | "),
-        signals: l.signals.join(" | "),
-        summary: l.summary,
-        questions: l.questions.join(" "),
-      })),
-    );
+    if (lensIndex) {
+      this.#lensIndex = MiniSearch.loadJSON<LensDoc>(lensIndex, LENS_INDEX_OPTIONS);
+    } else {
+      this.#lensIndex = new MiniSearch<LensDoc>(LENS_INDEX_OPTIONS);
+      this.#lensIndex.addAll(
+        catalogue.lenses.map((l) => ({
+          id: l.id,
+          name: l.name,
+          aliases: l.aliases.join(" | "),
+          signals: l.signals.join(" | "),
+          summary: l.summary,
+          questions: l.questions.join(" "),
+        })),
+      );
+    }
     this.#modeIndex = new MiniSearch({ fields: ["text"], processTerm });
     this.#modeIndex.addAll(
       catalogue.modes.map((m) => ({ id: m.id, text: [m.name, m.description, ...m.use_when].join(" ") })),
@@ -295,6 +305,11 @@ export class CatalogueIndex {
       lenses: [...mode.lenses].sort((a, b) => (scoreOf.get(b) ?? 0) - (scoreOf.get(a) ?? 0)).slice(0, 4),
     }));
     return { lenses, modes };
+  }
+
+  /** The lens index serialised, for `new CatalogueIndex(catalogue, weights, json)`. */
+  lensIndexJSON(): string {
+    return JSON.stringify(this.#lensIndex);
   }
 
   /**

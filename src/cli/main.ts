@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { Command, CommanderError, Option } from "commander";
 import type { Catalogue } from "../catalogue/catalogue.js";
-import { loadCatalogue } from "../catalogue/load.js";
-import { CatalogueIndex } from "../catalogue/search.js";
+import type { CatalogueIndex } from "../catalogue/search.js";
+import { openCatalogue } from "../catalogue/snapshot.js";
 import { type Config, loadConfig } from "../config.js";
 import type { EngineName } from "../engines/index.js";
 import { ErrorCode, LensbotError, UnknownLensError } from "../errors.js";
@@ -55,21 +55,21 @@ async function readProblemText(words: string[], file: string | undefined, io: Cl
  */
 export async function main(argv: string[], io: CliIO = defaultIO()): Promise<number> {
   let config: Config;
-  let catalogue: Catalogue | undefined;
-  let index: CatalogueIndex | undefined;
+  let opened: { catalogue: Catalogue; index: CatalogueIndex } | undefined;
   try {
     config = loadConfig(io.env);
   } catch (err) {
     io.stderr.write(`lens: ${(err as Error).message}\n`);
     return 1;
   }
+  // Loaded on first use, from the build's snapshot when it matches the lens files.
   const getCatalogue = () => {
-    catalogue ??= loadCatalogue(config.lensesDir);
-    return catalogue;
+    opened ??= openCatalogue(config.lensesDir);
+    return opened.catalogue;
   };
   const getIndex = () => {
-    index ??= new CatalogueIndex(getCatalogue());
-    return index;
+    opened ??= openCatalogue(config.lensesDir);
+    return opened.index;
   };
   const out = (s: string) => io.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
   const progress = (s: string) => {
