@@ -6,6 +6,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY lenses ./lenses
+# Compiles, then snapshots the validated catalogue into dist/.
 RUN npm run build
 
 # Runtime stage: production dependencies only, compiled code, the catalogue; runs as non-root.
