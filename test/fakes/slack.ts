@@ -110,6 +110,10 @@ interface Channel {
   name: string;
   /** Kept in ts order (ts values are handed out increasingly). */
   messages: SlackMessage[];
+  /** ts → message, so look-ups stay O(1) in long benchmark runs. */
+  byTs: Map<string, SlackMessage>;
+  /** root ts → its replies, in ts order */
+  replies: Map<string, SlackMessage[]>;
 }
 
 interface ScriptedFailure {
@@ -266,7 +270,9 @@ export class FakeSlack {
 
   /** Creates a channel ahead of time (channels are also created by their first message). */
   addChannel(id: string, name = id.toLowerCase()): void {
-    if (!this.#channels.has(id)) this.#channels.set(id, { id, name, messages: [] });
+    if (!this.#channels.has(id)) {
+      this.#channels.set(id, { id, name, messages: [], byTs: new Map(), replies: new Map() });
+    }
   }
 
   /**
@@ -398,7 +404,7 @@ export class FakeSlack {
     const threadTs = str(a.thread_ts);
     let root: SlackMessage | undefined;
     if (threadTs) {
-      const parent = ch.messages.find((m) => m.ts === threadTs);
+      const parent = ch.byTs.get(threadTs);
       if (!parent) return { ok: false, error: "thread_not_found" };
       root = parent.thread_ts && parent.thread_ts !== parent.ts ? this.#find(ch, parent.thread_ts) : parent;
     }
@@ -546,13 +552,13 @@ export class FakeSlack {
   }
 
   #find(ch: Channel, ts: string): SlackMessage | undefined {
-    return ch.messages.find((m) => m.ts === ts);
+    return ch.byTs.get(ts);
   }
 
   #threadOf(ch: Channel, rootTs: string): SlackMessage[] {
     const root = this.#find(ch, rootTs);
     if (!root) return [];
-    return [root, ...ch.messages.filter((m) => m.thread_ts === rootTs && m.ts !== rootTs)];
+    return [root, ...(ch.replies.get(rootTs) ?? [])];
   }
 
   /** Stores a message with a fresh ts; as a reply of `root` when given (updating the root's reply stats). */
@@ -571,6 +577,12 @@ export class FakeSlack {
       root.latest_reply = message.ts;
     }
     ch.messages.push(message);
+    ch.byTs.set(message.ts, message);
+    if (root) {
+      const list = ch.replies.get(root.ts);
+      if (list) list.push(message);
+      else ch.replies.set(root.ts, [message]);
+    }
     return message;
   }
 
