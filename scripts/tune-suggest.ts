@@ -79,21 +79,19 @@ if (explain > 0) {
   const results: [number, RankWeights][] = [];
   for (const mode of [1, 1.5])
     for (const phrase of [0.15, 0.3, 0.5, 0.8])
-      for (const standout of [0, 0.5, 1])
-        for (const centrality of [0.6, 1])
-          for (const positionDecay of [0.3]) {
-            const supportingModes = 3;
-            const w = {
-              ...DEFAULT_WEIGHTS,
-              mode,
-              phrase,
-              standout,
-              supportingModes,
-              positionDecay,
-              centrality,
-            };
-            results.push([evaluate(w, false), w]);
-          }
+      for (const centrality of [0.6, 1])
+        for (const positionDecay of [0.3]) {
+          const supportingModes = 3;
+          const w = {
+            ...DEFAULT_WEIGHTS,
+            mode,
+            phrase,
+            supportingModes,
+            positionDecay,
+            centrality,
+          };
+          results.push([evaluate(w, false), w]);
+        }
   results.sort((a, b) => b[0] - a[0]);
   for (const [s, w] of results.slice(0, 10)) console.log(s.toFixed(3), JSON.stringify(w));
 } else {

@@ -43,11 +43,6 @@ export interface RankWeights {
    * the text names none of their signals.
    */
   centrality: number;
-  /**
-   * Extra weight for standout lexical matches (lexical score to the 4th power): a lens the text
-   * clearly names or describes should beat broad lenses, while weak matches stay below them.
-   */
-  standout: number;
 }
 
 export const DEFAULT_WEIGHTS: RankWeights = {
@@ -56,7 +51,6 @@ export const DEFAULT_WEIGHTS: RankWeights = {
   positionDecay: 0.3,
   supportingModes: 3,
   centrality: 1,
-  standout: 0,
 };
 
 const STOPWORDS = new Set(eng);
@@ -194,6 +188,8 @@ export class CatalogueIndex {
   readonly #weights: RankWeights;
   /** lens id → centrality in 0-1 (see RankWeights.centrality) */
   readonly #centrality = new Map<string, number>();
+  /** mode id → the sum of its core lenses' shares (see #share), the denominator of mode support */
+  readonly #shareTotals = new Map<string, number>();
 
   /**
    * @param lensIndex a serialised lens index (`toJSON()` of an earlier index over the same
@@ -221,11 +217,13 @@ export class CatalogueIndex {
     this.#modeIndex.addAll(
       catalogue.modes.map((m) => ({ id: m.id, text: [m.name, m.description, ...m.use_when].join(" ") })),
     );
-    const share = (pos: number) => 1 / (1 + weights.positionDecay * pos);
     for (const mode of catalogue.modes) {
+      let total = 0;
       for (const [i, id] of mode.lenses.entries()) {
-        this.#centrality.set(id, (this.#centrality.get(id) ?? 0) + share(i));
+        this.#centrality.set(id, (this.#centrality.get(id) ?? 0) + this.#share(i));
+        total += this.#share(i);
       }
+      this.#shareTotals.set(mode.id, total);
     }
     const maxCentrality = Math.max(...this.#centrality.values(), 1);
     for (const [id, c] of this.#centrality) this.#centrality.set(id, c / maxCentrality);
@@ -247,32 +245,20 @@ export class CatalogueIndex {
     const query = [...new Set(terms)].join(" ");
     const positions = termPositions(terms);
 
-    const lexical = new Map<string, number>();
-    if (query) {
-      const hits = this.#lensIndex.search(query, { boost: FIELD_BOOST, combineWith: "OR" });
-      const top = hits[0]?.score ?? 1;
-      for (const h of hits) lexical.set(String(h.id), h.score / top);
-    }
+    const lexical = relativeScores(this.#lensIndex, query, { boost: FIELD_BOOST, combineWith: "OR" });
     const matched = new Map<string, string[]>();
     for (const [id, phrases] of this.#phrases) {
       const found = phrases.filter((p) => occursNear(p.terms, positions)).map((p) => p.signal);
       if (found.length > 0) matched.set(id, found);
     }
     const own = (id: string) => (lexical.get(id) ?? 0) + w.phrase * (matched.get(id)?.length ?? 0);
-    const standout = (id: string) => w.standout * (lexical.get(id) ?? 0) ** 4;
 
     // Modes: their own text match plus the evidence of their core lenses.
-    const modeText = new Map<string, number>();
-    if (query) {
-      const hits = this.#modeIndex.search(query, { combineWith: "OR" });
-      const top = hits[0]?.score ?? 1;
-      for (const h of hits) modeText.set(String(h.id), h.score / top);
-    }
-    const share = (pos: number) => 1 / (1 + w.positionDecay * pos);
+    const modeText = relativeScores(this.#modeIndex, query, { combineWith: "OR" });
     const modeRaw = this.catalogue.modes.map((mode) => {
-      const shares = mode.lenses.map((_, i) => share(i));
-      const total = shares.reduce((a, b) => a + b, 0);
-      const support = mode.lenses.reduce((sum, id, i) => sum + own(id) * (shares[i] ?? 0), 0) / total;
+      const support =
+        mode.lenses.reduce((sum, id, i) => sum + own(id) * this.#share(i), 0) /
+        (this.#shareTotals.get(mode.id) ?? 1);
       return { mode, raw: support + 0.5 * (modeText.get(mode.id) ?? 0) };
     });
     const bestMode = Math.max(...modeRaw.map((m) => m.raw), Number.MIN_VALUE);
@@ -282,14 +268,14 @@ export class CatalogueIndex {
 
     const boost = new Map<string, number>();
     for (const { mode, score } of modeScores.slice(0, w.supportingModes)) {
-      for (const [i, id] of mode.lenses.entries()) boost.set(id, (boost.get(id) ?? 0) + score * share(i));
+      for (const [i, id] of mode.lenses.entries())
+        boost.set(id, (boost.get(id) ?? 0) + score * this.#share(i));
     }
 
     const lenses: RankedLens[] = [];
     for (const lens of this.catalogue.lenses) {
       const score =
         own(lens.id) +
-        standout(lens.id) +
         w.mode * (boost.get(lens.id) ?? 0) +
         w.centrality * (this.#centrality.get(lens.id) ?? 0);
       if (score > 0) {
@@ -307,6 +293,11 @@ export class CatalogueIndex {
     return { lenses, modes };
   }
 
+  /** A core lens's share of its mode's support, by its position in the mode's list (first = 1). */
+  #share(position: number): number {
+    return 1 / (1 + this.#weights.positionDecay * position);
+  }
+
   /** The lens index serialised, for `new CatalogueIndex(catalogue, weights, json)`. */
   lensIndexJSON(): string {
     return JSON.stringify(this.#lensIndex);
@@ -322,6 +313,20 @@ export class CatalogueIndex {
       .slice(0, limit)
       .map((h) => ({ lens: this.catalogue.require(String(h.id)), score: round(h.score) }));
   }
+}
+
+/** Search hits as id → score relative to the best hit (0-1]; empty for an empty query. */
+function relativeScores<T>(
+  index: MiniSearch<T>,
+  query: string,
+  options: Parameters<MiniSearch<T>["search"]>[1],
+): Map<string, number> {
+  const out = new Map<string, number>();
+  if (!query) return out;
+  const hits = index.search(query, options);
+  const top = hits[0]?.score ?? 1;
+  for (const h of hits) out.set(String(h.id), h.score / top);
+  return out;
 }
 
 /** How strongly the text itself points at a lens: its lexical match plus one per signal phrase found. */

@@ -63,14 +63,12 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     return 1;
   }
   // Loaded on first use, from the build's snapshot when it matches the lens files.
-  const getCatalogue = () => {
+  const open = () => {
     opened ??= openCatalogue(config.lensesDir);
-    return opened.catalogue;
+    return opened;
   };
-  const getIndex = () => {
-    opened ??= openCatalogue(config.lensesDir);
-    return opened.index;
-  };
+  const getCatalogue = () => open().catalogue;
+  const getIndex = () => open().index;
   const out = (s: string) => io.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
   const progress = (s: string) => {
     if (io.stderr.isTTY) io.stderr.write(`${s}\n`);
