@@ -1,23 +1,25 @@
 import { distance } from "fastest-levenshtein";
 import { UnknownLensError } from "../errors.js";
 import { normaliseName } from "./names.js";
-import type { Lens, Mode } from "./schema.js";
+import type { Frame, Lens, Mode } from "./schema.js";
 
 /**
- * The validated, read-only lens catalogue: every lens and thinking mode, with look-ups by id,
+ * The validated, read-only lens catalogue: every lens, thinking mode and frame, with look-ups by id,
  * name or alias. Build it with `loadCatalogue` (from files) or `new Catalogue` (already validated data).
  */
 export class Catalogue {
   readonly lenses: readonly Lens[];
   readonly modes: readonly Mode[];
+  readonly frames: readonly Frame[];
   readonly #byId = new Map<string, Lens>();
   readonly #modeById = new Map<string, Mode>();
   /** normalised id, name or alias → lens id */
   readonly #byName = new Map<string, string>();
 
-  constructor(lenses: readonly Lens[], modes: readonly Mode[]) {
+  constructor(lenses: readonly Lens[], modes: readonly Mode[], frames: readonly Frame[] = []) {
     this.lenses = [...lenses].sort((a, b) => a.id.localeCompare(b.id));
     this.modes = modes;
+    this.frames = frames;
     for (const lens of this.lenses) {
       this.#byId.set(lens.id, lens);
       for (const n of [lens.id, lens.name, ...lens.aliases]) this.#byName.set(normaliseName(n), lens.id);
@@ -39,6 +41,10 @@ export class Catalogue {
 
   getMode(id: string): Mode | undefined {
     return this.#modeById.get(id);
+  }
+
+  getFrame(id: string): Frame | undefined {
+    return this.frames.find((f) => f.id === id);
   }
 
   /** Whether `id` is a lens id in this catalogue (used to drop ids a model invented). */

@@ -5,9 +5,10 @@ import type { z } from "zod";
 import { CatalogueError } from "../errors.js";
 import { Catalogue } from "./catalogue.js";
 import { normaliseName } from "./names.js";
-import { type Lens, LensSchema, type Mode, ModesFileSchema } from "./schema.js";
+import { type Frame, FramesFileSchema, type Lens, LensSchema, type Mode, ModesFileSchema } from "./schema.js";
 
 const MODES_FILE = "modes.yaml";
+const FRAMES_FILE = "frames.yaml";
 
 function describeIssues(file: string, error: z.ZodError): string[] {
   return error.issues.map((issue) => {
@@ -26,12 +27,12 @@ function readYaml(dir: string, file: string, problems: string[]): unknown {
 }
 
 /**
- * Loads and validates the lens catalogue from a directory of YAML files: one `<id>.yaml` per lens
- * and `modes.yaml` for the thinking modes.
+ * Loads and validates the lens catalogue from a directory of YAML files: one `<id>.yaml` per lens,
+ * `modes.yaml` for the thinking modes and `frames.yaml` for the thematic frames.
  *
  * Checks each file against the zod schemas, then the catalogue as a whole: file name matches id,
- * ids, names and aliases are unique (ignoring case and punctuation), every `related`, `contrasts`
- * and mode reference exists, and each mode's core lenses list that mode.
+ * ids, names and aliases are unique (ignoring case and punctuation), every `related`, `contrasts`,
+ * mode and frame reference exists, and each mode's core lenses list that mode.
  *
  * @throws CatalogueError listing every problem as `file: field: message`.
  */
@@ -44,7 +45,7 @@ export function loadCatalogue(dir: string): Catalogue {
   const lenses: Lens[] = [];
   const fileOf = new Map<string, string>();
   for (const file of files) {
-    if (file === MODES_FILE) continue;
+    if (file === MODES_FILE || file === FRAMES_FILE) continue;
     const raw = readYaml(dir, file, problems);
     if (raw === undefined) continue;
     const parsed = LensSchema.safeParse(raw);
@@ -68,15 +69,30 @@ export function loadCatalogue(dir: string): Catalogue {
     else problems.push(...describeIssues(MODES_FILE, parsed.error));
   }
 
-  problems.push(...checkIntegrity(lenses, modes, fileOf));
+  let frames: Frame[] = [];
+  if (!files.includes(FRAMES_FILE)) {
+    problems.push(`${FRAMES_FILE}: (file): missing`);
+  } else {
+    const parsed = FramesFileSchema.safeParse(readYaml(dir, FRAMES_FILE, problems));
+    if (parsed.success) frames = parsed.data;
+    else problems.push(...describeIssues(FRAMES_FILE, parsed.error));
+  }
+
+  problems.push(...checkIntegrity(lenses, modes, frames, fileOf));
   if (problems.length > 0) throw new CatalogueError(problems);
-  return new Catalogue(lenses, modes);
+  return new Catalogue(lenses, modes, frames);
 }
 
-function checkIntegrity(lenses: Lens[], modes: Mode[], fileOf: Map<string, string>): string[] {
+function checkIntegrity(
+  lenses: Lens[],
+  modes: Mode[],
+  frames: Frame[],
+  fileOf: Map<string, string>,
+): string[] {
   const problems: string[] = [];
   const ids = new Set<string>();
   const modeIds = new Set(modes.map((m) => m.id));
+  const frameIds = new Set(frames.map((f) => f.id));
   const owner = new Map<string, string>(); // normalised name or alias → lens id
 
   for (const lens of lenses) {
@@ -101,9 +117,13 @@ function checkIntegrity(lenses: Lens[], modes: Mode[], fileOf: Map<string, strin
     });
     lens.contrasts.forEach((c, i) => {
       if (!ids.has(c.id)) problems.push(`${file}: contrasts.${i}.id: unknown lens id "${c.id}"`);
+      if (c.id === lens.id) problems.push(`${file}: contrasts.${i}.id: a lens cannot contrast with itself`);
     });
     lens.modes.forEach((m, i) => {
       if (!modeIds.has(m)) problems.push(`${file}: modes.${i}: unknown mode "${m}"`);
+    });
+    lens.frames.forEach((f, i) => {
+      if (!frameIds.has(f)) problems.push(`${file}: frames.${i}: unknown frame "${f}"`);
     });
   }
 
