@@ -3,24 +3,28 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Catalogue } from "./catalogue.js";
+import { LensGraph } from "./graph.js";
 import { loadCatalogue } from "./load.js";
-import type { Lens, Mode } from "./schema.js";
+import type { Frame, Lens, Mode } from "./schema.js";
 import { CatalogueIndex, DEFAULT_WEIGHTS } from "./search.js";
 
 /**
- * A build-time snapshot of the validated catalogue and its lens index, so a CLI call or a fresh
- * worker skips parsing ~150 YAML files, validating them and indexing them (about 110 ms of a
- * ~350 ms `lens suggest`). It is used only when its fingerprint matches the lens files' current
+ * A build-time snapshot of the validated catalogue and its index, so a CLI call or a fresh worker
+ * skips parsing 300+ YAML files, validating them and indexing them. It is used only when its fingerprint matches the lens files' current
  * contents; any edit falls back to the full load, so a stale snapshot is never served.
  */
 interface Snapshot {
-  version: 1;
+  version: typeof VERSION;
   fingerprint: string;
   lenses: Lens[];
   modes: Mode[];
-  /** MiniSearch JSON of the lens index */
-  index: string;
+  frames: Frame[];
+  /** The index's per-lens word counts (see `CatalogueIndex.toJSON`) */
+  index: ReturnType<CatalogueIndex["toJSON"]>;
 }
+
+/** Bumped whenever the snapshot's shape or the index's documents change. */
+const VERSION = 3;
 
 /** Where `npm run build` writes the snapshot: next to the compiled code (dist/). */
 export const SNAPSHOT_FILE = fileURLToPath(new URL("../catalogue.snapshot.json", import.meta.url));
@@ -45,35 +49,50 @@ export function writeSnapshot(dir: string, file = SNAPSHOT_FILE): void {
   const catalogue = loadCatalogue(dir);
   const index = new CatalogueIndex(catalogue);
   const snapshot: Snapshot = {
-    version: 1,
+    version: VERSION,
     fingerprint: fingerprint(dir),
     lenses: [...catalogue.lenses],
     modes: [...catalogue.modes],
-    index: index.lensIndexJSON(),
+    frames: [...catalogue.frames],
+    index: index.toJSON(),
   };
   writeFileSync(file, JSON.stringify(snapshot));
 }
 
+/** The catalogue with what is built on it: the search index and the lens graph. */
+export interface OpenCatalogue {
+  catalogue: Catalogue;
+  index: CatalogueIndex;
+  graph: LensGraph;
+}
+
 /**
- * The catalogue in `dir` and its index: from the snapshot when it matches the files, otherwise
- * loaded and validated from YAML (see `loadCatalogue`).
+ * The catalogue in `dir`, its index and its graph: from the snapshot when it matches the files,
+ * otherwise loaded and validated from YAML (see `loadCatalogue`).
  * @throws CatalogueError when the files are invalid.
  */
-export function openCatalogue(
-  dir: string,
-  file = SNAPSHOT_FILE,
-): { catalogue: Catalogue; index: CatalogueIndex } {
+export function openCatalogue(dir: string, file = SNAPSHOT_FILE): OpenCatalogue {
+  const opened = (catalogue: Catalogue, index: CatalogueIndex) => ({
+    catalogue,
+    index,
+    graph: new LensGraph(catalogue),
+  });
   if (existsSync(file)) {
     try {
       const snapshot = JSON.parse(readFileSync(file, "utf8")) as Snapshot;
-      if (snapshot.version === 1 && snapshot.fingerprint === fingerprint(dir)) {
-        const catalogue = new Catalogue(snapshot.lenses, snapshot.modes);
-        return { catalogue, index: new CatalogueIndex(catalogue, DEFAULT_WEIGHTS, snapshot.index) };
+      if (snapshot.version === VERSION && snapshot.fingerprint === fingerprint(dir)) {
+        const catalogue = new Catalogue(snapshot.lenses, snapshot.modes, snapshot.frames);
+        return opened(catalogue, new CatalogueIndex(catalogue, DEFAULT_WEIGHTS, snapshot.index));
       }
     } catch {
       // An unreadable snapshot is only a missed shortcut: load from the files below.
     }
   }
   const catalogue = loadCatalogue(dir);
-  return { catalogue, index: new CatalogueIndex(catalogue) };
+  return opened(catalogue, new CatalogueIndex(catalogue));
+}
+
+/** The same bundle for a catalogue already in memory (tests, tools). */
+export function openLoaded(catalogue: Catalogue): OpenCatalogue {
+  return { catalogue, index: new CatalogueIndex(catalogue), graph: new LensGraph(catalogue) };
 }
