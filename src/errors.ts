@@ -8,6 +8,7 @@ export const ErrorCode = {
   CatalogueInvalid: "catalogue_invalid",
   UnknownLens: "unknown_lens",
   EmptyInput: "empty_input",
+  UnreadableInput: "unreadable_input",
   ModelOutputInvalid: "model_output_invalid",
   ModelUnavailable: "model_unavailable",
   StepTimeout: "step_timeout",
@@ -55,15 +56,20 @@ export class UnknownLensError extends LensbotError {
   }
 }
 
-/** The model's answer was not valid JSON or broke the step's schema, even after one repair attempt. */
+/**
+ * The model's answer was not valid JSON or broke the step's schema, even after one repair attempt.
+ * The message is for people; the step, the schema problems (`issues`) and the raw answer are for logs.
+ */
 export class ModelOutputError extends LensbotError {
   readonly step: string;
   readonly issues: string[];
   constructor(step: string, issues: string[], raw?: string) {
     super(
       ErrorCode.ModelOutputInvalid,
-      `The model's answer for ${step} was invalid after a repair attempt: ${issues.slice(0, 5).join("; ")}`,
-      { detail: raw === undefined ? undefined : { raw: raw.slice(0, 2000) } },
+      "The model's answer could not be used, even after asking it to repair it.",
+      {
+        detail: { step, issues: issues.slice(0, 10), ...(raw !== undefined && { raw: raw.slice(0, 2000) }) },
+      },
     );
     this.name = "ModelOutputError";
     this.step = step;
@@ -77,18 +83,24 @@ export class ModelUnavailableError extends LensbotError {
   constructor(step: string, status: number | undefined, cause: unknown) {
     super(
       ErrorCode.ModelUnavailable,
-      `The model service did not answer ${step}${status ? ` (HTTP ${status})` : ""}.`,
-      { cause },
+      `The model service could not be reached${status ? ` (HTTP ${status})` : ""}; it may be busy or down.`,
+      { cause, detail: { step } },
     );
     this.name = "ModelUnavailableError";
     this.status = status;
   }
 }
 
-/** A pipeline step ran past its time limit (ms). */
+/** A pipeline step ran past its time limit (ms); the step is in `detail`, for logs. */
 export class StepTimeoutError extends LensbotError {
   constructor(step: string, ms: number) {
-    super(ErrorCode.StepTimeout, `${step} took longer than ${ms} ms and was stopped.`);
+    super(
+      ErrorCode.StepTimeout,
+      `A step of the analysis took longer than ${Math.round(ms / 1000)} s and was stopped.`,
+      {
+        detail: { step, ms },
+      },
+    );
     this.name = "StepTimeoutError";
   }
 }

@@ -31,7 +31,8 @@ export async function start(
   roles: { app: boolean; worker: boolean },
 ): Promise<Running> {
   const slack = requireSlack(config);
-  const { catalogue, index } = openCatalogue(config.lensesDir);
+  const opened = openCatalogue(config.lensesDir);
+  const { catalogue, index } = opened;
   const redis = connectRedis(config.redisUrl);
   const store = new RecordStore(redis, { ttlSeconds: config.recordTtlSeconds });
   const queue = createAnalysisQueue(redis);
@@ -47,7 +48,7 @@ export async function start(
       retryConfig: { retries: 2, factor: 2, minTimeout: 500 },
     });
     const auth = await client.auth.test();
-    const engine = createEngine(defaultEngineName(config), config, catalogue);
+    const engine = createEngine(defaultEngineName(config), config, opened);
     const processor = createProcessor({
       client,
       store,

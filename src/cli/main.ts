@@ -1,14 +1,25 @@
 import { readFile } from "node:fs/promises";
 import { Command, CommanderError, Option } from "commander";
-import type { Catalogue } from "../catalogue/catalogue.js";
-import type { CatalogueIndex } from "../catalogue/search.js";
-import { openCatalogue } from "../catalogue/snapshot.js";
+import type { Ranking } from "../catalogue/search.js";
+import { type OpenCatalogue, openCatalogue } from "../catalogue/snapshot.js";
+import { functionWordCount } from "../catalogue/text.js";
 import { type Config, loadConfig } from "../config.js";
 import type { EngineName } from "../engines/index.js";
-import { ErrorCode, LensbotError, UnknownLensError } from "../errors.js";
+import { ErrorCode, LensbotError, ModelUnavailableError, UnknownLensError } from "../errors.js";
 import { prepareProblem } from "../pipeline/input.js";
 import type { Sink } from "../pipeline/ports.js";
-import { renderAnalysis, renderLens, renderModes, renderSuggestion, renderSynthesis } from "./render.js";
+import { totalUsage } from "../pipeline/schemas.js";
+import {
+  renderAnalysis,
+  renderContrasts,
+  renderFrames,
+  renderGaps,
+  renderJourney,
+  renderLens,
+  renderModes,
+  renderSuggestion,
+  renderSynthesis,
+} from "./render.js";
 
 /** Where the CLI reads and writes; injectable so tests run it in-process. */
 export interface CliIO {
@@ -17,6 +28,8 @@ export interface CliIO {
   stdin: AsyncIterable<string | Buffer> & { isTTY?: boolean };
   /** Environment variables; default: the process's own (read in config.ts). */
   env?: NodeJS.ProcessEnv;
+  /** Source of random numbers in [0, 1) for `lens random`; default Math.random. */
+  random?: () => number;
 }
 
 function defaultIO(): CliIO {
@@ -34,6 +47,36 @@ class UsageError extends Error {}
 const USAGE_HINT =
   'Give the problem as an argument, with --file PATH, or on stdin. Example: lens analyze "Our API is stuck at 350 ms despite caching"';
 
+/** A positive whole number of lenses to list, from an option's text. */
+function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--limit must be a whole number of at least 1, not "${value}".`);
+  return n;
+}
+
+/**
+ * Text with no evidence for any lens and hardly a common English word ("the", "is", "because")
+ * is not a problem description: keyboard mashing, an identifier, a hash.
+ */
+function checkReadable(text: string, ranking: Ranking): void {
+  if (ranking.fit === "none" && functionWordCount(text) < 3) {
+    throw new UsageError(
+      "That does not read as a description of a problem: no lens matches it and it has almost no ordinary words. Describe what happens, what you tried and what you need.",
+    );
+  }
+}
+
+/** "a to b" or two separate arguments, as two lens names. */
+function twoLenses(words: string[]): [string, string] {
+  const at = words.findIndex((w) => w.toLowerCase() === "to");
+  if (at > 0 && at < words.length - 1) return [words.slice(0, at).join(" "), words.slice(at + 1).join(" ")];
+  if (words.length === 2) return [words[0] as string, words[1] as string];
+  throw new UsageError(
+    'Give two lenses: lens journey "pace layering" "five whys" (or: lens journey pace layering to five whys)',
+  );
+}
+
 async function readProblemText(words: string[], file: string | undefined, io: CliIO): Promise<string> {
   if (file) {
     try {
@@ -50,12 +93,13 @@ async function readProblemText(words: string[], file: string | undefined, io: Cl
 }
 
 /**
- * The `lens` command: suggest, analyze, show, search, modes. Returns the process exit code:
- * 0 done, 1 failure, 2 bad usage (empty text, unknown lens, bad option).
+ * The `lens` command: suggest, analyze, show, search, modes, frames, random, contrast, journey,
+ * gaps. Returns the process exit code: 0 done, 1 failure, 2 bad usage (empty, binary or
+ * meaningless text, unknown lens, bad option or subcommand).
  */
 export async function main(argv: string[], io: CliIO = defaultIO()): Promise<number> {
   let config: Config;
-  let opened: { catalogue: Catalogue; index: CatalogueIndex } | undefined;
+  let opened: OpenCatalogue | undefined;
   try {
     config = loadConfig(io.env);
   } catch (err) {
@@ -69,6 +113,8 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
   };
   const getCatalogue = () => open().catalogue;
   const getIndex = () => open().index;
+  const getGraph = () => open().graph;
+  const json = (value: unknown) => out(JSON.stringify(value));
   const out = (s: string) => io.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
   const progress = (s: string) => {
     if (io.stderr.isTTY) io.stderr.write(`${s}\n`);
@@ -99,9 +145,10 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     .option("--json", "print one JSON object: {lenses, modes}")
     .option("--limit <n>", "how many lenses to list", "10")
     .action(async (words: string[], opts: { file?: string; json?: boolean; limit: string }) => {
+      const limit = parseLimit(opts.limit);
       const problem = await problemFrom(words, opts);
       const ranking = getIndex().rank(problem.text);
-      const limit = Math.max(1, Number.parseInt(opts.limit, 10) || 10);
+      checkReadable(problem.text, ranking);
       if (opts.json) {
         out(
           JSON.stringify({
@@ -117,12 +164,20 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
               match_score: m.match_score,
               lenses: m.lenses,
             })),
+            fit: ranking.fit,
             notes: problem.notes,
           }),
         );
         return;
       }
       for (const note of problem.notes) out(`Note: ${note}`);
+      if (ranking.fit !== "clear") {
+        out(
+          ranking.fit === "none"
+            ? "No lens fits this clearly; the best matches below are weak. Add what happens, what you tried and what it costs."
+            : "Nothing fits strongly; these lenses match a few of your words.",
+        );
+      }
       out("Thinking modes:");
       for (const m of ranking.modes.slice(0, 3)) {
         out(`  ${m.mode.emoji} ${m.mode.name} (${Math.round(m.match_score * 100)}%): ${m.lenses.join(", ")}`);
@@ -159,10 +214,11 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
               .map((l) => l.id)
           : undefined;
         const problem = await problemFrom(words, opts);
+        if (!lensIds) checkReadable(problem.text, getIndex().rank(problem.text));
         // Loaded here so `suggest`, `show` and `search` start fast without the SDK.
         const { createEngine, defaultEngineName } = await import("../engines/index.js");
         const { runPipeline } = await import("../pipeline/run.js");
-        const engine = createEngine(opts.engine ?? defaultEngineName(config), config, catalogue);
+        const engine = createEngine(opts.engine ?? defaultEngineName(config), config, open());
         const name = (id: string) => catalogue.get(id)?.name ?? id;
         if (!opts.json) for (const note of problem.notes) out(`Note: ${note}\n`);
         const sink: Sink = {
@@ -196,6 +252,12 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
           ...(lensIds && { lensIds }),
         });
         if (opts.json) out(JSON.stringify(result, null, 2));
+        else if (result.usage.length > 0) {
+          const t = totalUsage(result.usage);
+          progress(
+            `lens: ${t.calls} model calls; tokens in ${t.input_tokens}, cache read ${t.cache_read_input_tokens}, cache write ${t.cache_creation_input_tokens}, out ${t.output_tokens}`,
+          );
+        }
       },
     );
 
@@ -234,6 +296,102 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
       out(opts.json ? JSON.stringify(modes, null, 2) : renderModes(modes));
     });
 
+  program
+    .command("frames")
+    .description("List the thematic frames and their lenses.")
+    .option("--json", "print frames as JSON")
+    .action((opts: { json?: boolean }) => {
+      const catalogue = getCatalogue();
+      if (!opts.json) return void out(renderFrames(catalogue));
+      json(
+        catalogue.frames.map((f) => ({
+          ...f,
+          lenses: catalogue.lenses.filter((l) => l.frames.includes(f.id)).map((l) => l.id),
+        })),
+      );
+    });
+
+  program
+    .command("random")
+    .description("A random lens, as a provocation: how would it see your problem?")
+    .option("--json", "print the lens as JSON")
+    .action((opts: { json?: boolean }) => {
+      const lens = getGraph().random(io.random ?? Math.random);
+      if (opts.json) json({ id: lens.id, name: lens.name, summary: lens.summary, questions: lens.questions });
+      else
+        out(
+          `${lens.name}: ${lens.summary}\nAsk: ${lens.questions[0] ?? ""}\n(lens show ${lens.id} for more)`,
+        );
+    });
+
+  program
+    .command("contrast")
+    .description("The lenses that pull against a lens, and the tension with each.")
+    .argument("<lens...>", "lens name, alias or id")
+    .option("--json", "print as JSON")
+    .action((words: string[], opts: { json?: boolean }) => {
+      const [lens] = getCatalogue().resolveAll([words.join(" ")]);
+      if (!lens) return;
+      const contrasts = getGraph().contrasts(lens.id);
+      if (!opts.json) return void out(renderContrasts(lens, contrasts));
+      json({
+        lens: { id: lens.id, name: lens.name },
+        contrasts: contrasts.map((c) => ({ id: c.lens.id, name: c.lens.name, tension: c.tension })),
+      });
+    });
+
+  program
+    .command("journey")
+    .description("The shortest path of related and contrasting lenses from one lens to another.")
+    .argument("<lenses...>", 'two lenses: "a" "b", or a to b')
+    .option("--json", "print as JSON")
+    .action((words: string[], opts: { json?: boolean }) => {
+      const [from, to] = getCatalogue().resolveAll(twoLenses(words));
+      if (!from || !to) throw new UsageError("Give two different lenses.");
+      const steps = getGraph().journey(from.id, to.id);
+      if (!opts.json) return void out(renderJourney(from, to, steps));
+      json({
+        from: from.id,
+        to: to.id,
+        steps: (steps ?? []).map((s) => ({
+          from: s.from.id,
+          to: s.to.id,
+          kind: s.kind,
+          ...(s.tension && { tension: s.tension }),
+        })),
+      });
+    });
+
+  program
+    .command("gaps")
+    .description("What an analysis with these lenses leaves out, and which lens would widen it most.")
+    .requiredOption("--lenses <names>", "comma-separated lens names or ids the analysis used")
+    .option("--json", "print as JSON")
+    .action((opts: { lenses: string; json?: boolean }) => {
+      const used = getCatalogue().resolveAll(
+        opts.lenses
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean),
+      );
+      if (used.length === 0) throw new UsageError("Name at least one lens with --lenses.");
+      const gaps = getGraph().gaps(used.map((l) => l.id));
+      if (!opts.json) return void out(renderGaps(used, gaps));
+      json({
+        lenses: used.map((l) => l.id),
+        missing_modes: gaps.missingModes.map((m) => ({ id: m.id, name: m.name })),
+        missing_frames: gaps.missingFrames.map((f) => ({ id: f.id, name: f.name })),
+        widen: gaps.widen.map((w) => ({
+          id: w.lens.id,
+          name: w.lens.name,
+          via: w.via.id,
+          kind: w.kind,
+          adds_modes: w.addsModes.map((m) => m.id),
+          adds_frames: w.addsFrames.map((f) => f.id),
+        })),
+      });
+    });
+
   try {
     await program.parseAsync(argv, { from: "user" });
     return 0;
@@ -246,9 +404,16 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
       io.stderr.write(`lens: ${err.message}\n`);
       return 2;
     }
+    if (err instanceof ModelUnavailableError) {
+      io.stderr.write(
+        `lens: ${err.message} Try again later, or run it without the model: --engine offline\n`,
+      );
+      return 1;
+    }
     if (err instanceof LensbotError) {
       io.stderr.write(`lens: ${err.message}\n`);
-      return err.code === ErrorCode.ConfigInvalid || err.code === ErrorCode.EmptyInput ? 2 : 1;
+      const usage: string[] = [ErrorCode.ConfigInvalid, ErrorCode.EmptyInput, ErrorCode.UnreadableInput];
+      return usage.includes(err.code) ? 2 : 1;
     }
     io.stderr.write(`lens: unexpected error: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;

@@ -1,6 +1,8 @@
 /**
  * Plain-text rendering of pipeline results for the terminal. Pure functions: strings in, strings out.
  */
+import type { Catalogue } from "../catalogue/catalogue.js";
+import type { Gaps, JourneyStep } from "../catalogue/graph.js";
 import type { Lens, Mode } from "../catalogue/schema.js";
 import {
   type LensAnalysis,
@@ -17,7 +19,8 @@ export function renderSuggestion(s: ModeSuggestion): string {
     "== Thinking mode",
     ...s.modes.map((m) => `${m.emoji} ${m.name} (${pct(m.match_score)}): ${m.reason}`),
   ];
-  lines.push("", "== Lenses");
+  if (s.note) lines.push("", s.note);
+  lines.push("", s.source === "chosen" ? "== Lenses (chosen by you)" : "== Lenses");
   for (const l of s.lenses) lines.push(`* ${l.name} (${pct(l.match_score)}): ${l.reason}`);
   if (s.source === "offline") lines.push("", `(${OFFLINE_LABEL})`);
   return lines.join("\n");
@@ -26,12 +29,16 @@ export function renderSuggestion(s: ModeSuggestion): string {
 export function renderAnalysis(a: LensAnalysis): string {
   if (a.source === "offline") {
     return [
-      `== ${a.lens_name} [offline: framing questions, not model-written]`,
+      `== ${a.lens_name} [offline: your words and the catalogue's questions, not model-written]`,
       a.summary,
+      a.evidence.length > 0
+        ? `Why this lens: your text says\n${bullets(a.evidence.map((e) => `"${e.quote}"`))}`
+        : "Why this lens: no sentence of your text points at it directly.",
       "Questions to work through:",
       bullets(a.questions),
-      "Pitfalls:",
+      "Watch out for:",
       bullets(a.pitfalls),
+      ...(a.other_side ? [`The other side: ${a.other_side.lens_name}. ${a.other_side.tension}`] : []),
     ].join("\n");
   }
   const q = a.quality;
@@ -63,10 +70,15 @@ export function renderAnalysis(a: LensAnalysis): string {
 
 export function renderSynthesis(s: Synthesis, lensName: (id: string) => string): string {
   if (s.source === "offline") {
-    const lines = ["== Checklist [offline: framing questions grouped by lens, not model-written]"];
-    for (const group of s.checklist) {
-      lines.push(`${group.lens_name}:`, ...group.questions.map((q) => `  [ ] ${q}`));
+    const lines = [
+      "== Where to start [offline: ordered by the evidence in your text, not model-written]",
+      ...s.look_first.map((l, i) => `${i + 1}. ${l.lens_name}: ${l.because}`),
+    ];
+    if (s.missing_modes.length > 0) {
+      lines.push(`Not yet looked at: ${s.missing_modes.map((m) => m.name).join(", ")}.`);
     }
+    if (s.widen) lines.push(`To widen the view: ${s.widen.lens_name}, because ${s.widen.because}`);
+    lines.push(`Settle this first: ${s.settle_first}`);
     lines.push("", `(${OFFLINE_LABEL} Set ANTHROPIC_API_KEY for a model-written analysis.)`);
     return lines.join("\n");
   }
@@ -125,4 +137,58 @@ export function renderModes(modes: readonly Mode[]): string {
         `${m.emoji} ${m.name}  [${m.id}]\n  ${m.description}\n  Use when: ${m.use_when.join("; ")}\n  Lenses: ${m.lenses.join(", ")}`,
     )
     .join("\n\n");
+}
+
+export function renderFrames(catalogue: Catalogue): string {
+  return catalogue.frames
+    .map((f) => {
+      const lenses = catalogue.lenses.filter((l) => l.frames.includes(f.id)).map((l) => l.name);
+      return `${f.name}  [${f.id}]\n  ${f.description}\n  ${lenses.length} lenses: ${lenses.join(", ")}`;
+    })
+    .join("\n\n");
+}
+
+export function renderContrasts(lens: Lens, contrasts: readonly { lens: Lens; tension: string }[]): string {
+  if (contrasts.length === 0) return `${lens.name} has no contrasting lens in the catalogue.`;
+  return [
+    `Lenses that pull against ${lens.name}:`,
+    ...contrasts.map((c) => `  ${c.lens.name}: ${c.tension}`),
+  ].join("\n");
+}
+
+export function renderJourney(from: Lens, to: Lens, steps: readonly JourneyStep[] | undefined): string {
+  if (!steps) return `No path links ${from.name} to ${to.name}.`;
+  if (steps.length === 0) return `${from.name} is where you already are.`;
+  return [
+    `From ${from.name} to ${to.name} in ${steps.length} step${steps.length === 1 ? "" : "s"}:`,
+    ...steps.map((s, i) =>
+      s.kind === "contrast"
+        ? `  ${i + 1}. ${s.from.name} ⇄ ${s.to.name} (they pull apart: ${s.tension})`
+        : `  ${i + 1}. ${s.from.name} → ${s.to.name} (related)`,
+    ),
+  ].join("\n");
+}
+
+export function renderGaps(used: readonly Lens[], gaps: Gaps): string {
+  const lines = [`Lenses used: ${used.map((l) => l.name).join(", ")}`];
+  lines.push(
+    gaps.missingModes.length > 0
+      ? `Thinking modes not covered: ${gaps.missingModes.map((m) => m.name).join(", ")}`
+      : "Every thinking mode is covered.",
+  );
+  lines.push(
+    gaps.missingFrames.length > 0
+      ? `Frames not covered: ${gaps.missingFrames.map((f) => f.name).join(", ")}`
+      : "Every frame is covered.",
+  );
+  if (gaps.widen.length > 0) {
+    lines.push("To widen the view:");
+    for (const w of gaps.widen) {
+      const adds = [...w.addsModes.map((m) => m.name), ...w.addsFrames.map((f) => f.name)];
+      lines.push(
+        `  ${w.lens.name} (${w.kind === "contrast" ? "contrasts with" : "related to"} ${w.via.name}${adds.length ? `; adds ${adds.join(", ")}` : ""})`,
+      );
+    }
+  }
+  return lines.join("\n");
 }

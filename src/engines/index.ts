@@ -1,5 +1,5 @@
 import Anthropic from "@anthropic-ai/sdk";
-import type { Catalogue } from "../catalogue/catalogue.js";
+import type { OpenCatalogue } from "../catalogue/snapshot.js";
 import type { Config } from "../config.js";
 import { ErrorCode, LensbotError } from "../errors.js";
 import type { Engine } from "../pipeline/ports.js";
@@ -17,8 +17,8 @@ export function defaultEngineName(config: Config): EngineName {
  * Builds the named engine from configuration.
  * @throws LensbotError `config_invalid` when `claude` is asked for without ANTHROPIC_API_KEY.
  */
-export function createEngine(name: EngineName, config: Config, catalogue: Catalogue): Engine {
-  if (name === "offline") return createOfflineEngine(catalogue);
+export function createEngine(name: EngineName, config: Config, opened: OpenCatalogue): Engine {
+  if (name === "offline") return createOfflineEngine(opened);
   if (!config.anthropic.apiKey) {
     throw new LensbotError(ErrorCode.ConfigInvalid, "The claude engine needs ANTHROPIC_API_KEY to be set.");
   }
@@ -27,5 +27,10 @@ export function createEngine(name: EngineName, config: Config, catalogue: Catalo
     baseURL: config.anthropic.baseURL ?? "https://api.anthropic.com",
     maxRetries: config.anthropic.maxRetries,
   });
-  return createClaudeEngine({ client, catalogue, models: config.models, qualityBar: config.qualityBar });
+  return createClaudeEngine({
+    client,
+    catalogue: opened.catalogue,
+    models: config.models,
+    qualityBar: config.qualityBar,
+  });
 }

@@ -1,15 +1,17 @@
 import type { Lens } from "../catalogue/schema.js";
 import type { Ranking } from "../catalogue/search.js";
-import type { LensAnalysis, ModeSuggestion, Problem, Synthesis } from "./schemas.js";
+import type { CallUsage, LensAnalysis, ModeSuggestion, Problem, Synthesis } from "./schemas.js";
 
 /** Passed to every engine call; engines must stop work and reject when `signal` aborts. */
 export interface StepContext {
   signal: AbortSignal;
+  /** Engines that call a model report each call's token usage here, as the call completes. */
+  recordUsage?(usage: CallUsage): void;
 }
 
 export interface SuggestRequest {
   problem: Problem;
-  /** The catalogue index's ranking of this problem: the shortlist an engine chooses from. */
+  /** The catalogue index's ranking of this problem: evidence and hints for the engine's choice. */
   ranking: Ranking;
 }
 
@@ -24,6 +26,8 @@ export interface SynthesizeRequest {
   problem: Problem;
   suggestion: ModeSuggestion;
   analyses: LensAnalysis[];
+  /** The same ranking the suggestion step saw (offline synthesis orders lenses by its evidence). */
+  ranking: Ranking;
 }
 
 /**

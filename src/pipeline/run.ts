@@ -4,7 +4,7 @@ import type { Lens } from "../catalogue/schema.js";
 import type { CatalogueIndex } from "../catalogue/search.js";
 import { CancelledError, StepTimeoutError } from "../errors.js";
 import type { Engine, Sink, StepContext } from "./ports.js";
-import type { AnalysisResult, LensAnalysis, ModeSuggestion, Problem } from "./schemas.js";
+import type { AnalysisResult, CallUsage, LensAnalysis, ModeSuggestion, Problem } from "./schemas.js";
 
 /** Per-step time limits in ms. */
 export interface StepTimeouts {
@@ -46,6 +46,7 @@ async function step<T>(
   name: string,
   ms: number,
   parent: AbortSignal | undefined,
+  recordUsage: (usage: CallUsage) => void,
   fn: (ctx: StepContext) => Promise<T>,
 ): Promise<T> {
   if (parent?.aborted) throw new CancelledError(parent.reason);
@@ -59,13 +60,13 @@ async function step<T>(
     );
   });
   aborted.catch(() => {}); // observed through the race below
-  return Promise.race([fn({ signal }), aborted]);
+  return Promise.race([fn({ signal, recordUsage }), aborted]);
 }
 
 /** The user picked the lenses: keep the index's modes, and say the lenses were chosen by hand. */
 function suggestionForChosen(lenses: Lens[], modes: ModeSuggestion["modes"]): ModeSuggestion {
   return {
-    source: "offline",
+    source: "chosen",
     modes,
     lenses: lenses.map((l) => ({ id: l.id, name: l.name, match_score: 1, reason: "Chosen by you." })),
   };
@@ -84,6 +85,8 @@ export async function runPipeline(options: RunOptions): Promise<AnalysisResult> 
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const now = options.now ?? (() => performance.now());
   const started = now();
+  const usage: CallUsage[] = [];
+  const recordUsage = (u: CallUsage) => usage.push(u);
   const ranking = index.rank([problem.text, problem.context ?? ""].join("\n"));
 
   let suggestion: ModeSuggestion;
@@ -105,7 +108,7 @@ export async function runPipeline(options: RunOptions): Promise<AnalysisResult> 
     }));
     suggestion = suggestionForChosen(chosen, modes);
   } else {
-    suggestion = await step("suggest_thinking_mode", timeouts.suggest, signal, (ctx) =>
+    suggestion = await step("suggest_thinking_mode", timeouts.suggest, signal, recordUsage, (ctx) =>
       engine.suggest({ problem, ranking }, ctx),
     );
   }
@@ -123,8 +126,12 @@ export async function runPipeline(options: RunOptions): Promise<AnalysisResult> 
         if (earlier) return earlier;
         await sink.lensStarted?.(lens);
         try {
-          const analysis = await step(`analyze_with_lens (${lens.name})`, timeouts.analyze, signal, (ctx) =>
-            engine.analyze({ problem, lens, runLenses }, ctx),
+          const analysis = await step(
+            `analyze_with_lens (${lens.name})`,
+            timeouts.analyze,
+            signal,
+            recordUsage,
+            (ctx) => engine.analyze({ problem, lens, runLenses }, ctx),
           );
           await sink.lensDone?.(analysis);
           return analysis;
@@ -143,8 +150,8 @@ export async function runPipeline(options: RunOptions): Promise<AnalysisResult> 
   if (analyses.length === 0 && errors[0]) throw errors[0];
 
   await sink.synthesisStarted?.();
-  const synthesis = await step("synthesize_solution", timeouts.synthesize, signal, (ctx) =>
-    engine.synthesize({ problem, suggestion, analyses }, ctx),
+  const synthesis = await step("synthesize_solution", timeouts.synthesize, signal, recordUsage, (ctx) =>
+    engine.synthesize({ problem, suggestion, analyses, ranking }, ctx),
   );
   await sink.synthesis?.(synthesis);
 
@@ -155,6 +162,7 @@ export async function runPipeline(options: RunOptions): Promise<AnalysisResult> 
     analyses,
     synthesis,
     failures,
+    usage,
     elapsed_ms: Math.round(now() - started),
   };
 }

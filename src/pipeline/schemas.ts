@@ -40,7 +40,10 @@ export const SuggestionOutput = z.object({
 export type SuggestionOutput = z.infer<typeof SuggestionOutput>;
 
 export interface ModeSuggestion {
-  source: "model" | "offline";
+  /** Who chose: the model, the offline index, or the person who named the lenses. */
+  source: "model" | "offline" | "chosen";
+  /** Said to the user beside the choice, e.g. that nothing in the text fits clearly. */
+  note?: string;
   modes: { id: string; name: string; emoji: string; match_score: number; reason: string }[];
   lenses: { id: string; name: string; match_score: number; reason: string }[];
 }
@@ -79,6 +82,13 @@ export const JudgeOutput = z.object({
 });
 export type JudgeOutput = z.infer<typeof JudgeOutput>;
 
+/** Where an offline analysis comes from in the problem: a sentence quoted verbatim, and what in it matched. */
+export interface EvidenceQuote {
+  quote: string;
+  /** Signal phrases, names or aliases of the lens found in the sentence (may be empty: word matches only). */
+  matched: string[];
+}
+
 export type LensAnalysis =
   | {
       source: "model";
@@ -94,8 +104,13 @@ export type LensAnalysis =
       lens_id: string;
       lens_name: string;
       summary: string;
+      /** Sentences of the problem that point at this lens, strongest first (empty when none did). */
+      evidence: EvidenceQuote[];
+      /** 2-3 of the lens's questions that fit the text best. */
       questions: string[];
       pitfalls: string[];
+      /** The contrasting lens: what it would say instead, in one line. */
+      other_side?: { lens_id: string; lens_name: string; tension: string };
     };
 
 // ---------- step 3: synthesize_solution ----------
@@ -126,8 +141,14 @@ export type Synthesis =
   | ({ source: "model" } & SynthesisOutput)
   | {
       source: "offline";
-      /** Framing questions to work through, grouped by lens. */
-      checklist: { lens_id: string; lens_name: string; questions: string[] }[];
+      /** The lenses in the order to look at them: strongest evidence in the text first. */
+      look_first: { lens_id: string; lens_name: string; because: string }[];
+      /** Thinking modes the chosen lenses leave out. */
+      missing_modes: { id: string; name: string }[];
+      /** The linked lens that would widen the view most, and why. */
+      widen?: { lens_id: string; lens_name: string; because: string };
+      /** The one question to settle before anything else. */
+      settle_first: string;
     };
 
 // ---------- the whole run ----------
@@ -140,9 +161,43 @@ export interface AnalysisResult {
   synthesis: Synthesis;
   /** Lenses whose analysis failed, with a short reason; the run still completes with the rest. */
   failures: { lens_id: string; reason: string }[];
+  /** Token usage of every model call of the run, in order of completion (empty offline). */
+  usage: CallUsage[];
   elapsed_ms: number;
+}
+
+/** Token usage of one model call (tokens), as the Messages API reports it. */
+export interface CallUsage {
+  /** Pipeline step, e.g. `suggest_thinking_mode` or `judge_lens_analysis (five-whys)`. */
+  step: string;
+  model: string;
+  /** Input tokens neither read from nor written to the prompt cache. */
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_input_tokens: number;
+  cache_creation_input_tokens: number;
+}
+
+/** Sums of token usage over calls (tokens), with the number of calls. */
+export function totalUsage(
+  calls: readonly CallUsage[],
+): Omit<CallUsage, "step" | "model"> & { calls: number } {
+  const total = {
+    calls: calls.length,
+    input_tokens: 0,
+    output_tokens: 0,
+    cache_read_input_tokens: 0,
+    cache_creation_input_tokens: 0,
+  };
+  for (const c of calls) {
+    total.input_tokens += c.input_tokens;
+    total.output_tokens += c.output_tokens;
+    total.cache_read_input_tokens += c.cache_read_input_tokens;
+    total.cache_creation_input_tokens += c.cache_creation_input_tokens;
+  }
+  return total;
 }
 
 /** Label shown wherever offline output appears, so it is never mistaken for model output. */
 export const OFFLINE_LABEL =
-  "Offline engine: framing questions from the lens catalogue, not model-written analysis.";
+  "Offline engine: sentences quoted from your text and questions from the lens catalogue, not model-written analysis.";

@@ -10,15 +10,16 @@ import { OFFLINE_LABEL } from "../../src/pipeline/schemas.js";
 
 const run = promisify(execFile);
 
-/** Runs the CLI in-process with captured output and no API key (offline engine). */
-async function lens(args: string[], stdin = "") {
+/** Runs the CLI in-process with captured output and, unless `env` says otherwise, no API key. */
+async function lens(args: string[], stdin = "", env: NodeJS.ProcessEnv = {}, random?: () => number) {
   let stdout = "";
   let stderr = "";
   const code = await main(args, {
     stdout: { write: (s: string) => (stdout += s) },
     stderr: { write: (s: string) => (stderr += s), isTTY: false },
     stdin: Object.assign(Readable.from(stdin ? [stdin] : []), { isTTY: false }),
-    env: {},
+    env,
+    ...(random && { random }),
   });
   return { code, stdout, stderr };
 }
@@ -54,7 +55,7 @@ describe("lens suggest", () => {
 });
 
 describe("lens analyze (offline)", () => {
-  it("prints the mode, one card per lens and the checklist, labelled offline", async () => {
+  it("prints the mode, one card per lens and where to start, labelled offline", async () => {
     const { code, stdout } = await lens([
       "analyze",
       "--lenses",
@@ -64,7 +65,8 @@ describe("lens analyze (offline)", () => {
     expect(code).toBe(0);
     expect(stdout).toContain("== Theory of Constraints [offline");
     expect(stdout).toContain("== Tail at Scale [offline");
-    expect(stdout).toContain("== Checklist [offline");
+    expect(stdout).toContain("== Where to start [offline");
+    expect(stdout).toContain("== Lenses (chosen by you)");
     expect(stdout).toContain(OFFLINE_LABEL);
   });
 
@@ -115,6 +117,81 @@ describe("lens show, search, modes", () => {
     expect((await lens(["search", "retry", "storm"])).stdout).toContain("Cascading Failure");
     const modes = await lens(["modes", "--json"]);
     expect(JSON.parse(modes.stdout).map((m: { id: string }) => m.id)).toContain("reliability");
+  });
+});
+
+describe("bad input", () => {
+  it("refuses binary data and meaningless text with exit 2", async () => {
+    const binary = await lens(["suggest", "--json"], "\u0000\u0001\u0002PNG\u0003\u0004garbage\u0005\u0006");
+    expect(binary.code).toBe(2);
+    expect(binary.stderr).toContain("binary data");
+    expect(binary.stdout).toBe("");
+    const mash = await lens(["analyze", "qwzx plorb vrrnt ksjdh"]);
+    expect(mash.code).toBe(2);
+    expect(mash.stderr).toContain("does not read as a description of a problem");
+  });
+
+  it("refuses a bad --limit, an unknown subcommand and an unknown flag with exit 2", async () => {
+    for (const limit of ["abc", "0", "-3", "2.5"]) {
+      const r = await lens(["suggest", "--limit", limit, PROBLEM]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("--limit must be a whole number");
+    }
+    const sub = await lens(["frobnicate"]);
+    expect(sub.code).toBe(2);
+    expect(sub.stderr).toMatch(/unknown command/);
+    const flag = await lens(["suggest", "--frob", PROBLEM]);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/unknown option/);
+  });
+
+  it("says the model cannot be reached and points to the offline engine, without step names", async () => {
+    const r = await lens(["analyze", "--engine", "claude", PROBLEM], "", {
+      ANTHROPIC_API_KEY: "test",
+      ANTHROPIC_BASE_URL: "http://127.0.0.1:9",
+      LENSBOT_MODEL_RETRIES: "0",
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("could not be reached");
+    expect(r.stderr).toContain("--engine offline");
+    expect(r.stderr).not.toMatch(/suggest_thinking_mode|analyze_with_lens/);
+  });
+});
+
+describe("the lens graph from the command line", () => {
+  it("lists frames, contrasts, a journey and gaps, as text and JSON", async () => {
+    const frames = JSON.parse((await lens(["frames", "--json"])).stdout) as {
+      id: string;
+      lenses: string[];
+    }[];
+    expect(frames.length).toBeGreaterThanOrEqual(6);
+    expect(frames.find((f) => f.id === "incidents")?.lenses).toContain("swiss-cheese-model");
+
+    const contrast = await lens(["contrast", "theory", "of", "constraints"]);
+    expect(contrast.code).toBe(0);
+    expect(contrast.stdout).toContain("Lenses that pull against Theory of Constraints:");
+
+    const journey = JSON.parse((await lens(["journey", "--json", "kano model", "five whys"])).stdout);
+    expect(journey.from).toBe("kano-model");
+    expect(journey.to).toBe("five-whys");
+    expect(journey.steps.length).toBeGreaterThan(0);
+    expect(journey.steps.at(-1).to).toBe("five-whys");
+    const words = await lens(["journey", "kano", "model", "to", "five", "whys"]);
+    expect(words.stdout).toContain("From Kano Model to Five Whys in");
+
+    const gaps = JSON.parse((await lens(["gaps", "--json", "--lenses", "toc,five whys"])).stdout);
+    expect(gaps.lenses).toEqual(["theory-of-constraints", "five-whys"]);
+    expect(gaps.missing_modes.length).toBeGreaterThan(0);
+    expect(gaps.widen.length).toBeGreaterThan(0);
+  });
+
+  it("gives a random lens from the injected source, and did-you-mean for unknown names", async () => {
+    const a = await lens(["random", "--json"], "", {}, () => 0);
+    const b = await lens(["random", "--json"], "", {}, () => 0.9999);
+    expect(JSON.parse(a.stdout).id).not.toBe(JSON.parse(b.stdout).id);
+    const unknown = await lens(["contrast", "theory", "of", "constrants"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('Did you mean "Theory of Constraints"');
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadCatalogue } from "../../src/catalogue/load.js";
-import { CatalogueIndex } from "../../src/catalogue/search.js";
+import { openLoaded } from "../../src/catalogue/snapshot.js";
 import { BUNDLED_LENSES_DIR } from "../../src/config.js";
 import { createOfflineEngine } from "../../src/engines/offline/engine.js";
 import { CancelledError, ModelOutputError, StepTimeoutError } from "../../src/errors.js";
@@ -8,9 +8,9 @@ import { prepareProblem, truncateMiddle } from "../../src/pipeline/input.js";
 import type { Engine, Sink } from "../../src/pipeline/ports.js";
 import { runPipeline } from "../../src/pipeline/run.js";
 
-const catalogue = loadCatalogue(BUNDLED_LENSES_DIR);
-const index = new CatalogueIndex(catalogue);
-const offline = createOfflineEngine(catalogue);
+const opened = openLoaded(loadCatalogue(BUNDLED_LENSES_DIR));
+const { catalogue, index } = opened;
+const offline = createOfflineEngine(opened);
 const problem = prepareProblem(
   "Checkout failed for a third of users after a deploy; retries piled onto a slow fraud service.",
 );
@@ -40,15 +40,16 @@ describe("runPipeline with the offline engine", () => {
     for (const l of result.suggestion.lenses) {
       expect(events.indexOf(`start:${l.id}`)).toBeLessThan(events.indexOf(`done:${l.id}`));
     }
-    // Offline output carries the lens's own questions, clearly marked as offline.
+    // Offline output carries questions of the lens itself, clearly marked as offline.
     const first = result.analyses[0];
     expect(first?.source).toBe("offline");
     if (first?.source === "offline") {
-      expect(first.questions).toEqual(catalogue.require(first.lens_id).questions);
+      expect(catalogue.require(first.lens_id).questions).toEqual(expect.arrayContaining(first.questions));
     }
-    if (result.synthesis.source === "offline") {
-      expect(result.synthesis.checklist.map((c) => c.lens_id)).toEqual(result.analyses.map((a) => a.lens_id));
-    }
+    if (result.synthesis.source !== "offline") throw new Error("expected an offline synthesis");
+    expect(result.synthesis.look_first.map((c) => c.lens_id).sort()).toEqual(
+      result.analyses.map((a) => a.lens_id).sort(),
+    );
   });
 
   it("uses the lenses the user chose", async () => {
@@ -79,9 +80,11 @@ describe("runPipeline with the offline engine", () => {
       sink: { lensFailed: (lens) => void failed.push(lens.id) },
     });
     expect(result.analyses.map((a) => a.lens_id)).toEqual(["chestertons-fence"]);
+    // The failure says what happened in words for people; the schema path stays in the error's detail.
     expect(result.failures).toEqual([
-      { lens_id: "blast-radius", reason: expect.stringContaining("beliefs: Required") },
+      { lens_id: "blast-radius", reason: expect.stringContaining("could not be used") },
     ]);
+    expect(JSON.stringify(result.failures)).not.toContain("beliefs");
     expect(failed).toEqual(["blast-radius"]);
   });
 
@@ -149,7 +152,7 @@ describe("input preparation", () => {
 });
 
 describe("offline suggestion", () => {
-  it("keeps a place for the lens the text points at most, next to the broad ones", async () => {
+  it("picks the lenses with the most evidence and says why", async () => {
     const text =
       "Our API is stuck at 350 ms after caching and indexes; nobody has traced where the time goes across the services it calls.";
     const ranking = index.rank(text);
@@ -159,9 +162,9 @@ describe("offline suggestion", () => {
     );
     const ids = suggestion.lenses.map((l) => l.id);
     expect(ids.length).toBeGreaterThanOrEqual(3);
-    expect(ids.slice(0, 2)).toEqual(ranking.lenses.slice(0, 2).map((r) => r.lens.id));
+    expect(ids.slice(0, 3)).toEqual(ranking.lenses.slice(0, 3).map((r) => r.lens.id));
     expect(ids).toContain("measure-first");
     const reason = suggestion.lenses.find((l) => l.id === "measure-first")?.reason ?? "";
-    expect(reason).toContain("your text mentions");
+    expect(reason).toContain('your text says "where the time goes"');
   });
 });

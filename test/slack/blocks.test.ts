@@ -474,11 +474,19 @@ describe("lensCard (offline)", () => {
     lens_id: "pace-layering",
     lens_name: "Pace Layering",
     summary: "Different parts of a system change at different speeds.",
+    evidence: [
+      { quote: "The schema changes every sprint but the mobile app ships twice a year.", matched: [] },
+    ],
     questions: ["Which layer is fastest?", "Which layer is slowest?", "Where do they grind?"],
     pitfalls: ["Forcing the slow layer to move fast."],
+    other_side: {
+      lens_id: "explore-exploit",
+      lens_name: "Explore vs Exploit",
+      tension: "Pace Layering protects the slow layers; Explore vs Exploit asks when to disturb them.",
+    },
   };
 
-  it("shows summary, questions, pitfalls and the offline label, with buttons", () => {
+  it("shows summary, the quoted evidence, questions, pitfalls, the other side and the offline label, with buttons", () => {
     const messages = lensCard(offline, { related, runId: "run-7" });
     expectValid(messages);
     expect(messages).toHaveLength(1);
@@ -487,7 +495,9 @@ describe("lensCard (offline)", () => {
     expect(text).toContain(
       "*Questions to work through*\n• Which layer is fastest?\n• Which layer is slowest?",
     );
-    expect(text).toContain("*Pitfalls*\n• Forcing the slow layer to move fast.");
+    expect(text).toContain("*Watch out for*\n• Forcing the slow layer to move fast.");
+    expect(text).toContain("> The schema changes every sprint but the mobile app ships twice a year.");
+    expect(text).toContain("*The other side:* _Explore vs Exploit_.");
     const contexts = messages[0]?.blocks.filter((b) => b.type === "context") ?? [];
     expect(texts(contexts).join("\n")).toContain(OFFLINE_LABEL);
     expect(messages[0]?.text).toContain("offline");
@@ -573,39 +583,52 @@ describe("synthesisCard (model)", () => {
 });
 
 describe("synthesisCard (offline)", () => {
-  it("shows the checklist grouped by lens, with the offline label on every message", () => {
+  it("orders the lenses, names what is missing and ends with one question, labelled offline", () => {
     const synthesis: Synthesis = {
       source: "offline",
-      checklist: [
+      look_first: [
         {
           lens_id: "pace-layering",
           lens_name: "Pace Layering",
-          questions: ["Which layer is fastest?", "Q2?"],
+          because: 'your text says: "the schema moves weekly"',
         },
-        { lens_id: "leverage-points", lens_name: "Leverage Points", questions: ["Where is the leverage?"] },
+        {
+          lens_id: "leverage-points",
+          lens_name: "Leverage Points",
+          because: "no sentence points at it directly",
+        },
       ],
+      missing_modes: [{ id: "teams", name: "Teams and organisations" }],
+      widen: {
+        lens_id: "conways-law",
+        lens_name: "Conway's Law",
+        because: "the org chart shapes the system.",
+      },
+      settle_first: "Which layer is the slowest to change?",
     };
     const messages = synthesisCard(synthesis, lensName);
     expectValid(messages);
     const text = allText(messages);
-    expect(text).toContain("*Pace Layering*\n☐ Which layer is fastest?\n☐ Q2?");
-    expect(text).toContain("*Leverage Points*\n☐ Where is the leverage?");
-    expect(messages[0]?.text).toBe("Checklist (offline): 3 questions across 2 lenses");
+    expect(text).toContain('1. *Pace Layering*: your text says: "the schema moves weekly"');
+    expect(text).toContain("2. *Leverage Points*");
+    expect(text).toContain("*Not yet looked at:* Teams and organisations");
+    expect(text).toContain("*To widen the view:* _Conway's Law_");
+    expect(text).toContain("*Settle this first:* Which layer is the slowest to change?");
+    expect(messages[0]?.text).toBe("Where to start (offline): Pace Layering, Leverage Points");
 
     const big: Synthesis = {
-      source: "offline",
-      checklist: Array.from({ length: 30 }, (_, i) => ({
+      ...synthesis,
+      look_first: Array.from({ length: 60 }, (_, i) => ({
         lens_id: `lens-${i}`,
         lens_name: `Lens ${i}`,
-        questions: Array.from({ length: 6 }, (_, j) => `Question ${i}.${j} ${words(80, "q")}`),
+        because: `Reason ${i} ${words(120, "r")}`,
       })),
     };
     const many = synthesisCard(big, lensName);
     expectValid(many);
-    expect(many.length).toBeGreaterThan(1);
     for (const m of many) expect(texts(m.blocks).join("\n")).toContain(OFFLINE_LABEL);
     const flat = flatText(many);
-    for (let i = 0; i < 30; i++) expect(flat).toContain(`Question ${i}.5`);
+    for (let i = 0; i < 60; i++) expect(flat).toContain(`Reason ${i} `);
   });
 });
 

@@ -267,7 +267,7 @@ describe("lensbot in Slack (offline engine)", () => {
     if (!extra) throw new Error("no lens left to apply");
     const before = h.slack.thread("C0LENS", root.ts).length;
     const synthesisUpdates = () =>
-      h.slack.calls("chat.update").filter((c) => String(c.args.text).startsWith("Checklist")).length;
+      h.slack.calls("chat.update").filter((c) => String(c.args.text).startsWith("Where to start")).length;
     const updatesBefore = synthesisUpdates();
     await buttonClick(h.url, {
       actionId: `apply_lens:${extra.id}`,
@@ -291,7 +291,7 @@ describe("lensbot in Slack (offline engine)", () => {
     expect(messageText(thread.at(-1) ?? { text: "" })).toContain(extra.name);
     expect(synthesisUpdates()).toBeGreaterThan(updatesBefore); // the synthesis was edited in place
     if (updated.synthesis?.source === "offline") {
-      expect(updated.synthesis.checklist.map((c) => c.lens_id)).toContain(extra.id);
+      expect(updated.synthesis.look_first.map((c) => c.lens_id)).toContain(extra.id);
     }
   });
 
@@ -379,7 +379,7 @@ describe("lensbot in Slack (Claude engine through the fake API)", () => {
       "the error card",
     );
     const text = messageText(errorMessage);
-    expect(text).toContain("model service did not answer");
+    expect(text).toContain("model service could not be reached");
     expect(text).not.toContain("fake error"); // the raw detail goes to the log only
     expect(h.logged.some((l) => l.msg === "analysis failed")).toBe(true);
     const record = await waitFor(async () => {

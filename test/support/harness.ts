@@ -10,7 +10,7 @@ import { WebClient } from "@slack/web-api";
 import type { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { loadCatalogue } from "../../src/catalogue/load.js";
-import { CatalogueIndex } from "../../src/catalogue/search.js";
+import { openLoaded } from "../../src/catalogue/snapshot.js";
 import { BUNDLED_LENSES_DIR } from "../../src/config.js";
 import { createClaudeEngine } from "../../src/engines/claude/engine.js";
 import { createOfflineEngine } from "../../src/engines/offline/engine.js";
@@ -27,8 +27,8 @@ export const SIGNING_SECRET = "test-signing-secret-0123456789abcdef";
 export const BOT_TOKEN = "xoxb-test-token";
 export const REDIS_URL = "redis://127.0.0.1:6379";
 
-export const catalogue = loadCatalogue(BUNDLED_LENSES_DIR);
-export const index = new CatalogueIndex(catalogue);
+export const opened = openLoaded(loadCatalogue(BUNDLED_LENSES_DIR));
+export const { catalogue, index } = opened;
 
 export interface Harness {
   slack: FakeSlack;
@@ -81,7 +81,7 @@ export async function startHarness(
           }),
           catalogue,
         })
-      : createOfflineEngine(catalogue);
+      : createOfflineEngine(opened);
   const processor = createProcessor({
     client,
     store,

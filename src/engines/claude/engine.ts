@@ -2,7 +2,6 @@ import type Anthropic from "@anthropic-ai/sdk";
 import { z } from "zod";
 import type { Catalogue } from "../../catalogue/catalogue.js";
 import type { Lens } from "../../catalogue/schema.js";
-import { diversify, type Ranking } from "../../catalogue/search.js";
 import type {
   AnalyzeRequest,
   Engine,
@@ -20,7 +19,7 @@ import {
   type Synthesis,
   SynthesisOutput,
 } from "../../pipeline/schemas.js";
-import { suggestFromRanking } from "../offline/engine.js";
+import { CacheGate } from "./cache-gate.js";
 import * as prompts from "./prompts.js";
 import { callStructured } from "./structured.js";
 
@@ -45,10 +44,10 @@ export interface ClaudeEngineOptions {
   models?: Partial<StepModels>;
   /** A lens analysis whose judged `overall` is under this bar (0-1) gets one refinement pass. Default 0.6. */
   qualityBar?: number;
-  /** How many lenses from the index the suggestion step may choose among. Default 12. */
-  shortlistSize?: number;
   /** Output token cap per call. Default 4096. */
   maxTokens?: number;
+  /** Orders requests that share a cached prefix; one per engine by default. */
+  gate?: CacheGate;
 }
 
 const EPHEMERAL = { type: "ephemeral" } as const;
@@ -60,79 +59,110 @@ function idEnum(ids: readonly string[]) {
   return z.enum([first, ...rest]);
 }
 
-/** The lenses the model may choose from (see `diversify`). */
-export function shortlistFrom(ranking: Ranking, size: number): Lens[] {
-  return diversify(ranking, size).map((r) => r.lens);
-}
-
 /**
  * The Claude engine: each step is one structured-output call (plus a judge and at most one
- * refinement for each lens). Ids that the model names are checked against the catalogue: the
- * suggestion and synthesis schemas only allow ids of this run, and lateral connections to
- * unknown lenses are dropped.
+ * refinement for each lens). The suggestion step sees the whole catalogue and may choose any
+ * lens; the index's best matches are hints. Ids that the model names are checked against the
+ * catalogue: the schemas only allow catalogue (or run) ids, and lateral connections to unknown
+ * lenses are dropped. See `prompts.ts` for how the calls of a run share cached prefixes.
  */
 export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
   const { client, catalogue } = options;
   const models = { ...DEFAULT_MODELS, ...options.models };
   const qualityBar = options.qualityBar ?? 0.6;
-  const shortlistSize = options.shortlistSize ?? 12;
   const maxTokens = options.maxTokens ?? 4096;
+  const gate = options.gate ?? new CacheGate();
 
-  /** The cached prefix shared by every lens call of a run: instructions, then the run's lens cards. */
-  const analysisSystem = (runLenses: Lens[]): Anthropic.TextBlockParam[] => [
-    { type: "text", text: prompts.ANALYZE_INSTRUCTIONS },
-    { type: "text", text: prompts.lensCards(runLenses), cache_control: EPHEMERAL },
+  /** The suggestion's system prompt, identical for every run and problem: its cache marker. */
+  const suggestSystem: Anthropic.TextBlockParam[] = [
+    { type: "text", text: prompts.systemPrompt(catalogue), cache_control: EPHEMERAL },
   ];
-  const problemContent = (problem: Problem): Anthropic.TextBlockParam => ({
-    type: "text",
-    text: prompts.problemBlock(problem),
-    cache_control: EPHEMERAL,
+  /** Every other step's system prompt (short: the run's context after it carries the marker). */
+  const system: Anthropic.TextBlockParam[] = [{ type: "text", text: prompts.SYSTEM_INTRO }];
+  const lensIds = idEnum(catalogue.lenses.map((l) => l.id));
+  /**
+   * One synthesis schema for every run (so its grammar and format stay the same); that the lens
+   * ids belong to this run is checked after parsing, and a breach gets the repair turn.
+   */
+  const synthesisSchema = (runIds: readonly string[]) =>
+    SynthesisOutput.extend({
+      root_cause: SynthesisOutput.shape.root_cause.extend({ lens_id: lensIds }),
+      insights: SynthesisOutput.shape.insights.element.extend({ lens_id: lensIds }).array().min(1),
+    }).superRefine((data, ctx) => {
+      const allowed = new Set(runIds);
+      if (!allowed.has(data.root_cause.lens_id)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["root_cause", "lens_id"],
+          message: `must be one of ${runIds.join(", ")}`,
+        });
+      }
+      data.insights.forEach((i, n) => {
+        if (!allowed.has(i.lens_id)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["insights", n, "lens_id"],
+            message: `must be one of ${runIds.join(", ")}`,
+          });
+        }
+      });
+    });
+  const suggestSchema = SuggestionOutput.extend({
+    modes: SuggestionOutput.shape.modes.element
+      .extend({ id: idEnum(catalogue.modes.map((m) => m.id)) })
+      .array()
+      .min(1)
+      .max(3),
+    lenses: SuggestionOutput.shape.lenses.element.extend({ id: lensIds }).array().min(2).max(4),
   });
+
+  /** The run's context: the problem, then the run's lens cards, marked as a cache prefix. */
+  const runContext = (
+    problem: Problem,
+    runLenses: readonly Lens[],
+    marked: boolean,
+  ): Anthropic.TextBlockParam[] => [
+    { type: "text", text: prompts.problemBlock(problem, marked) },
+    {
+      type: "text",
+      text: prompts.runLensesBlock(runLenses),
+      ...(marked && { cache_control: EPHEMERAL }),
+    },
+  ];
 
   async function suggest(
     { problem, ranking }: SuggestRequest,
-    { signal }: StepContext,
+    { signal, recordUsage }: StepContext,
   ): Promise<ModeSuggestion> {
-    const shortlist = shortlistFrom(ranking, shortlistSize);
-    if (shortlist.length < 2) return suggestFromRanking(ranking);
-    const schema = SuggestionOutput.extend({
-      modes: SuggestionOutput.shape.modes.element
-        .extend({ id: idEnum(catalogue.modes.map((m) => m.id)) })
-        .array()
-        .min(1)
-        .max(3),
-      lenses: SuggestionOutput.shape.lenses.element
-        .extend({ id: idEnum(shortlist.map((l) => l.id)) })
-        .array()
-        .min(2)
-        .max(4),
-    });
     const { data } = await callStructured(client, {
       step: "suggest_thinking_mode",
       model: models.suggest,
       maxTokens,
       signal,
-      schema,
-      system: [
-        { type: "text", text: prompts.SUGGEST_INSTRUCTIONS },
+      gate,
+      recordUsage,
+      schema: suggestSchema,
+      system: suggestSystem,
+      messages: [
         {
-          type: "text",
-          text: `${prompts.modeList(catalogue.modes)}\n\n${prompts.lensCards(shortlist)}`,
-          cache_control: EPHEMERAL,
+          role: "user",
+          content: [
+            { type: "text", text: prompts.problemBlock(problem) },
+            { type: "text", text: prompts.suggestTask(ranking) },
+          ],
         },
       ],
-      messages: [{ role: "user", content: prompts.problemBlock(problem) }],
     });
     const seen = new Set<string>();
     const lenses = data.lenses
       .filter((l) => catalogue.has(l.id) && !seen.has(l.id) && seen.add(l.id))
       .map((l) => ({ ...l, name: catalogue.require(l.id).name }));
-    // The schema allows only shortlist ids, so this only tops up after duplicates were removed.
+    // The schema allows only catalogue ids, so this only tops up after duplicates were removed.
     for (const r of ranking.lenses) {
       if (lenses.length >= 2) break;
       if (!seen.has(r.lens.id)) {
         seen.add(r.lens.id);
-        lenses.push({ id: r.lens.id, name: r.lens.name, match_score: 0.5, reason: r.lens.summary });
+        lenses.push({ id: r.lens.id, name: r.lens.name, match_score: r.score, reason: r.lens.summary });
       }
     }
     const modes = data.modes.flatMap((m) => {
@@ -144,24 +174,27 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
 
   async function analyze(
     { problem, lens, runLenses }: AnalyzeRequest,
-    { signal }: StepContext,
+    { signal, recordUsage }: StepContext,
   ): Promise<LensAnalysis> {
-    const system = analysisSystem(runLenses);
     const opening: Anthropic.MessageParam = {
       role: "user",
-      content: [problemContent(problem), { type: "text", text: prompts.analyzeTask(lens) }],
+      content: [...runContext(problem, runLenses, true), { type: "text", text: prompts.analyzeTask(lens) }],
     };
     const draft = await callStructured(client, {
       step: `analyze_with_lens (${lens.id})`,
       model: models.analyze,
       maxTokens,
       signal,
+      gate,
+      recordUsage,
       schema: LensAnalysisOutput,
       system,
       messages: [opening],
     });
+    const judged = (analysis: LensAnalysisOutput) =>
+      judge({ problem, lens, runLenses, draft: analysis }, { signal, recordUsage });
     let beliefs = draft.data;
-    let verdict = await judge(problem, lens, beliefs, signal);
+    let verdict = await judged(beliefs);
     let refined = false;
     if (verdict.scores.overall < qualityBar) {
       const better = await callStructured(client, {
@@ -169,6 +202,8 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
         model: models.analyze,
         maxTokens,
         signal,
+        gate,
+        recordUsage,
         schema: LensAnalysisOutput,
         system,
         messages: [
@@ -178,7 +213,7 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
         ],
       });
       beliefs = better.data;
-      verdict = await judge(problem, lens, beliefs, signal);
+      verdict = await judged(beliefs);
       refined = true;
     }
     return {
@@ -197,20 +232,26 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
   }
 
   async function judge(
-    problem: Problem,
-    lens: Lens,
-    draft: LensAnalysisOutput,
-    signal: AbortSignal,
+    { problem, lens, runLenses, draft }: AnalyzeRequest & { draft: LensAnalysisOutput },
+    { signal, recordUsage }: StepContext,
   ): Promise<JudgeOutput> {
     const { data } = await callStructured(client, {
       step: `judge_lens_analysis (${lens.id})`,
       model: models.judge,
       maxTokens: 1024,
       signal,
+      gate,
+      recordUsage,
       schema: JudgeOutput,
-      system: [{ type: "text", text: prompts.JUDGE_INSTRUCTIONS }],
+      system,
       messages: [
-        { role: "user", content: `${prompts.problemBlock(problem)}\n\n${prompts.judgeTask(lens, draft)}` },
+        {
+          role: "user",
+          content: [
+            ...runContext(problem, runLenses, true),
+            { type: "text", text: prompts.judgeTask(lens, draft) },
+          ],
+        },
       ],
     });
     return data;
@@ -218,29 +259,26 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
 
   async function synthesize(
     { problem, suggestion, analyses }: SynthesizeRequest,
-    { signal }: StepContext,
+    { signal, recordUsage }: StepContext,
   ): Promise<Synthesis> {
     const runLenses = analyses.map((a) => catalogue.require(a.lens_id));
-    const ids = idEnum(runLenses.map((l) => l.id));
-    const schema = SynthesisOutput.extend({
-      root_cause: SynthesisOutput.shape.root_cause.extend({ lens_id: ids }),
-      insights: SynthesisOutput.shape.insights.element.extend({ lens_id: ids }).array().min(1),
-    });
+    const schema = synthesisSchema(runLenses.map((l) => l.id));
     const { data } = await callStructured(client, {
       step: "synthesize_solution",
       model: models.synthesize,
       maxTokens,
       signal,
+      gate,
+      recordUsage,
       schema,
-      system: [
-        { type: "text", text: prompts.SYNTHESIZE_INSTRUCTIONS },
-        { type: "text", text: prompts.lensCards(runLenses), cache_control: EPHEMERAL },
-      ],
+      system,
       messages: [
         {
           role: "user",
           content: [
-            problemContent(problem),
+            // One synthesis per run: a marker would pay to write a prefix no call reads. The
+            // thread is left out; the analyses quote what mattered in it.
+            ...runContext(problem, runLenses, false),
             { type: "text", text: prompts.synthesizeTask(suggestion, analyses) },
           ],
         },

@@ -2,6 +2,8 @@ import Anthropic from "@anthropic-ai/sdk";
 import { zodOutputFormat } from "@anthropic-ai/sdk/helpers/zod";
 import type { z } from "zod";
 import { CancelledError, ModelOutputError, ModelUnavailableError } from "../../errors.js";
+import type { CallUsage } from "../../pipeline/schemas.js";
+import { type CacheGate, cacheKey } from "./cache-gate.js";
 import { repairTask } from "./prompts.js";
 
 type MessageParam = Anthropic.MessageParam;
@@ -17,14 +19,10 @@ export interface StructuredCall<S extends z.ZodType> {
   /** Output token cap for one answer. */
   maxTokens: number;
   signal: AbortSignal;
-}
-
-/** Usage counters of one structured call (tokens), summed over the repair attempt if one ran. */
-export interface CallUsage {
-  input_tokens: number;
-  output_tokens: number;
-  cache_read_input_tokens: number;
-  cache_creation_input_tokens: number;
+  /** Orders requests that share a cached prefix (see `CacheGate`); none: every request goes at once. */
+  gate?: CacheGate;
+  /** Receives the token usage of each request sent (the repair turn is a request of its own). */
+  recordUsage?(usage: CallUsage): void;
 }
 
 function textOf(message: Anthropic.Message): string {
@@ -68,56 +66,67 @@ export function checkAnswer<S extends z.ZodType>(
  * gets one repair turn that quotes the problems; HTTP retries (429, 529, 5xx, honouring
  * retry-after) are left to the SDK, the only layer that retries them.
  *
- * @returns the parsed data and token usage.
+ * Requests are streamed so that the moment a response begins is known: with a `gate`, requests
+ * sharing a cached prefix wait for the first one to begin, so they read the prefix instead of
+ * each writing it.
+ *
+ * @returns the parsed data.
  * @throws ModelOutputError when the repaired answer is still invalid (its `issues` say why);
  *   ModelUnavailableError when the API keeps failing; CancelledError when `signal` aborts.
  */
 export async function callStructured<S extends z.ZodType>(
   client: Anthropic,
   call: StructuredCall<S>,
-): Promise<{ data: z.infer<S>; usage: CallUsage }> {
-  const format = zodOutputFormat(call.schema);
-  const usage: CallUsage = {
-    input_tokens: 0,
-    output_tokens: 0,
-    cache_read_input_tokens: 0,
-    cache_creation_input_tokens: 0,
-  };
-  const send = async (messages: MessageParam[]) => {
+): Promise<{ data: z.infer<S> }> {
+  const zodFormat = zodOutputFormat(call.schema);
+  const format = { type: zodFormat.type, schema: zodFormat.schema };
+  const send = async (messages: MessageParam[], step: string) => {
+    const key = call.gate && cacheKey(call.model, call.system, messages, format);
+    const turn = key && call.gate ? await call.gate.enter(key, call.signal) : undefined;
     try {
-      const message = await client.messages.create(
+      const stream = client.messages.stream(
         {
           model: call.model,
           max_tokens: call.maxTokens,
           system: call.system,
           messages,
-          output_config: { format: { type: format.type, schema: format.schema } },
+          output_config: { format },
         },
         { signal: call.signal },
       );
-      usage.input_tokens += message.usage.input_tokens;
-      usage.output_tokens += message.usage.output_tokens;
-      usage.cache_read_input_tokens += message.usage.cache_read_input_tokens ?? 0;
-      usage.cache_creation_input_tokens += message.usage.cache_creation_input_tokens ?? 0;
+      stream.on("streamEvent", (event) => {
+        if (event.type === "message_start") turn?.begun();
+      });
+      const message = await stream.finalMessage();
+      turn?.begun();
+      call.recordUsage?.({
+        step,
+        model: call.model,
+        input_tokens: message.usage.input_tokens,
+        output_tokens: message.usage.output_tokens,
+        cache_read_input_tokens: message.usage.cache_read_input_tokens ?? 0,
+        cache_creation_input_tokens: message.usage.cache_creation_input_tokens ?? 0,
+      });
       return message;
     } catch (err) {
+      turn?.failed();
       if (err instanceof Anthropic.APIUserAbortError || call.signal.aborted) throw new CancelledError(err);
       if (err instanceof Anthropic.APIError) throw new ModelUnavailableError(call.step, err.status, err);
       throw err;
     }
   };
 
-  const first = await send(call.messages);
+  const first = await send(call.messages, call.step);
   const checked = checkAnswer(call.schema, first);
-  if (checked.ok) return { data: checked.data, usage };
+  if (checked.ok) return { data: checked.data };
 
   const repairMessages: MessageParam[] = [
     ...call.messages,
     { role: "assistant", content: checked.raw || "(empty)" },
     { role: "user", content: repairTask(checked.issues) },
   ];
-  const second = await send(repairMessages);
+  const second = await send(repairMessages, `${call.step} (repair)`);
   const rechecked = checkAnswer(call.schema, second);
-  if (rechecked.ok) return { data: rechecked.data, usage };
+  if (rechecked.ok) return { data: rechecked.data };
   throw new ModelOutputError(call.step, rechecked.issues, rechecked.raw);
 }

@@ -1,18 +1,35 @@
-import type { Catalogue } from "../../catalogue/catalogue.js";
-import { diversify, type Ranking } from "../../catalogue/search.js";
+import type { LensGraph } from "../../catalogue/graph.js";
+import type { Lens } from "../../catalogue/schema.js";
+import type { RankedLens, Ranking } from "../../catalogue/search.js";
+import type { OpenCatalogue } from "../../catalogue/snapshot.js";
+import { analyse } from "../../catalogue/text.js";
 import type { AnalyzeRequest, Engine, SuggestRequest, SynthesizeRequest } from "../../pipeline/ports.js";
-import type { LensAnalysis, ModeSuggestion, Synthesis } from "../../pipeline/schemas.js";
+import type { LensAnalysis, ModeSuggestion, Problem, Synthesis } from "../../pipeline/schemas.js";
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
+/** Said when the text gives no lens clear evidence, so a broad pick is never passed off as a fit. */
+export const NO_CLEAR_FIT =
+  "No lens fits this clearly: the text names little that the catalogue recognises. Here are broad starting points; add detail (what happens, what was tried, what it costs) for a better match.";
+
+/** How many broad lenses to offer when nothing fits. */
+const BROAD_PICKS = 3;
+
 /**
- * Picks 1-3 modes and 2-4 lenses from the index ranking alone. Modes within 80% of the best are
- * kept. Lenses: the two best by blended score and the one the text points at most (see
- * `diversify`), plus a 4th when the next by score comes within 90% of the 3rd.
+ * Picks 1-3 modes and 2-4 lenses from the index ranking alone. Lenses: the best three by
+ * evidence, and a fourth when it comes within 90% of the third. Modes: the best, and others
+ * within 80% of it. When the ranking's fit is `none`, the most central lenses of the graph are
+ * offered as broad starting points, with scores that say how little evidence there was.
  */
-export function suggestFromRanking(ranking: Ranking): ModeSuggestion {
+export function suggestFromRanking(ranking: Ranking, graph: LensGraph): ModeSuggestion {
+  if (ranking.fit === "none" || ranking.lenses.length < 2) return broadStart(ranking, graph);
+  const picked = ranking.lenses.slice(0, 3);
+  const fourth = ranking.lenses[3];
+  const third = picked[2];
+  if (fourth && third && fourth.score >= 0.9 * third.score) picked.push(fourth);
+  const best = ranking.modes[0]?.match_score ?? 0;
   const modes = ranking.modes
-    .filter((m, i) => i === 0 || m.match_score >= 0.8)
+    .filter((m, i) => i === 0 || m.match_score >= 0.8 * best)
     .slice(0, 3)
     .map((m) => ({
       id: m.mode.id,
@@ -21,68 +38,160 @@ export function suggestFromRanking(ranking: Ranking): ModeSuggestion {
       match_score: round2(m.match_score),
       reason: m.mode.description,
     }));
-  const top = ranking.lenses[0]?.score ?? 1;
-  const picked = diversify(ranking, 3);
-  const third = Math.min(...picked.map((r) => r.score));
-  const next = ranking.lenses.find((r) => !picked.includes(r));
-  if (next && next.score >= 0.9 * third) picked.push(next);
-  picked.sort((a, b) => b.score - a.score);
-  const modeNames = new Map(ranking.modes.map((m) => [m.mode.id, m.mode.name]));
-  const lenses = picked.map((r) => {
-    const inModes = modes.filter((m) =>
-      ranking.modes.find((rm) => rm.mode.id === m.id)?.mode.lenses.includes(r.lens.id),
-    );
-    const parts: string[] = [];
-    if (r.matched.length > 0)
-      parts.push(
-        `your text mentions ${r.matched
-          .slice(0, 3)
-          .map((s) => `"${s}"`)
-          .join(", ")}`,
-      );
-    if (inModes.length > 0)
-      parts.push(`it is a core lens of ${inModes.map((m) => modeNames.get(m.id)).join(" and ")}`);
-    if (parts.length === 0) parts.push("its description shares the most words with your problem");
-    return {
+  return {
+    source: "offline",
+    modes,
+    lenses: picked.map((r) => ({
       id: r.lens.id,
       name: r.lens.name,
-      match_score: round2(r.score / top),
-      reason: `${r.lens.summary} Picked because ${parts.join(", and ")}.`,
-    };
-  });
-  return { source: "offline", modes, lenses };
+      match_score: round2(r.score),
+      reason: reasonFor(r),
+    })),
+    ...(ranking.fit === "weak" && {
+      note: "The evidence is thin: these lenses match a few words of your text, not a clear pattern.",
+    }),
+  };
+}
+
+function reasonFor(r: RankedLens): string {
+  const why: string[] = [];
+  if (r.matched.length > 0) {
+    why.push(
+      `your text says ${r.matched
+        .slice(0, 3)
+        .map((s) => `"${s}"`)
+        .join(", ")}`,
+    );
+  }
+  const example = r.example === undefined ? undefined : r.lens.examples[r.example];
+  if (example) why.push(`it resembles a situation this lens is for: "${example}"`);
+  if (why.length === 0) why.push("its description shares the most words with your problem");
+  return `${r.lens.summary} Picked because ${why.join(", and ")}.`;
+}
+
+function broadStart(ranking: Ranking, graph: LensGraph): ModeSuggestion {
+  const lenses = graph.central(BROAD_PICKS).map((c) => c.lens);
+  const modeIds = [...new Set(lenses.flatMap((l) => l.modes))].slice(0, 2);
+  const scoreOf = new Map(ranking.modes.map((m) => [m.mode.id, m.match_score]));
+  return {
+    source: "offline",
+    note: NO_CLEAR_FIT,
+    modes: modeIds.flatMap((id) => {
+      const mode = graph.catalogue.getMode(id);
+      return mode
+        ? [
+            {
+              id,
+              name: mode.name,
+              emoji: mode.emoji,
+              match_score: round2(scoreOf.get(id) ?? 0),
+              reason: `A broad starting point. ${mode.description}`,
+            },
+          ]
+        : [];
+    }),
+    lenses: lenses.map((l) => ({
+      id: l.id,
+      name: l.name,
+      match_score: round2(ranking.lenses.find((r) => r.lens.id === l.id)?.score ?? 0),
+      reason: `${l.summary} Offered as a broad starting point: it connects to more of the catalogue than any other lens, not because your text points at it.`,
+    })),
+  };
+}
+
+/** The problem and its thread as one text: what evidence is quoted from. */
+const fullText = (problem: Problem) => [problem.text, problem.context ?? ""].join("\n");
+
+/**
+ * A lens's questions ordered by how many of the text's words each shares (ties keep the lens's
+ * own order, which puts its most important question first).
+ */
+export function questionsByFit(lens: Lens, text: string): string[] {
+  const words = new Set(analyse(text));
+  return lens.questions
+    .map((q, i) => ({ q, i, shared: new Set(analyse(q).filter((t) => words.has(t))).size }))
+    .sort((a, b) => b.shared - a.shared || a.i - b.i)
+    .map((x) => x.q);
 }
 
 /**
- * The offline engine: no network and no key. Suggestion comes from the catalogue index; each lens
- * "analysis" is that lens's framing questions and pitfalls; the synthesis is a checklist of those
- * questions grouped by lens. Everything it returns is marked `source: "offline"`.
+ * The offline engine: no network and no key, and nothing it says is invented. Suggestion comes
+ * from the catalogue index. Each lens card quotes the sentences of the problem that point at the
+ * lens, the 2-3 of its questions that fit the text best, its pitfalls and the contrasting lens.
+ * The synthesis orders the lenses by the strength of their evidence, names the modes they leave
+ * out and the lens that would widen the view, and ends with the one question to settle first.
+ * Everything it returns is marked `source: "offline"`.
  */
-export function createOfflineEngine(catalogue: Catalogue): Engine {
+export function createOfflineEngine({ catalogue, index, graph }: OpenCatalogue): Engine {
   return {
     name: "offline",
     async suggest({ ranking }: SuggestRequest): Promise<ModeSuggestion> {
-      return suggestFromRanking(ranking);
+      return suggestFromRanking(ranking, graph);
     },
-    async analyze({ lens }: AnalyzeRequest): Promise<LensAnalysis> {
+
+    async analyze({ problem, lens }: AnalyzeRequest): Promise<LensAnalysis> {
+      const text = fullText(problem);
+      const contrast = lens.contrasts[0];
+      const other = contrast && catalogue.get(contrast.id);
       return {
         source: "offline",
         lens_id: lens.id,
         lens_name: lens.name,
         summary: lens.summary,
-        questions: lens.questions,
-        pitfalls: lens.pitfalls,
+        evidence: index.evidenceFor(text, lens.id, 2).map((e) => ({ quote: e.sentence, matched: e.matched })),
+        questions: questionsByFit(lens, text).slice(0, 3),
+        pitfalls: lens.pitfalls.slice(0, 2),
+        ...(contrast &&
+          other && { other_side: { lens_id: other.id, lens_name: other.name, tension: contrast.tension } }),
       };
     },
-    async synthesize({ analyses }: SynthesizeRequest): Promise<Synthesis> {
-      return {
-        source: "offline",
-        checklist: analyses.map((a) => ({
+
+    async synthesize({ problem, analyses, ranking }: SynthesizeRequest): Promise<Synthesis> {
+      const text = fullText(problem);
+      const evidence = new Map(ranking.lenses.map((r) => [r.lens.id, r.score]));
+      const ordered = [...analyses].sort(
+        (a, b) => (evidence.get(b.lens_id) ?? 0) - (evidence.get(a.lens_id) ?? 0),
+      );
+      const look_first = ordered.map((a) => {
+        const quote = a.source === "offline" ? a.evidence[0]?.quote : undefined;
+        return {
           lens_id: a.lens_id,
           lens_name: a.lens_name,
-          questions: a.source === "offline" ? a.questions : (catalogue.get(a.lens_id)?.questions ?? []),
-        })),
+          because: quote
+            ? `your text says: "${clip(quote, 160)}"`
+            : "no sentence points at it directly; it is a broad starting point",
+        };
+      });
+      const used = analyses.map((a) => a.lens_id);
+      const covered = new Set(used.flatMap((id) => catalogue.get(id)?.modes ?? []));
+      const missing_modes = ranking.modes
+        .filter((m) => !covered.has(m.mode.id) && m.match_score > 0)
+        .slice(0, 3)
+        .map((m) => ({ id: m.mode.id, name: m.mode.name }));
+      const wider = graph.gaps(used, 1).widen[0];
+      const strongest = ordered[0] && catalogue.get(ordered[0].lens_id);
+      return {
+        source: "offline",
+        look_first,
+        missing_modes,
+        ...(wider && {
+          widen: {
+            lens_id: wider.lens.id,
+            lens_name: wider.lens.name,
+            because:
+              wider.kind === "contrast"
+                ? `it argues with ${wider.via.name}: ${wider.lens.contrasts.find((c) => c.id === wider.via.id)?.tension ?? wider.via.contrasts.find((c) => c.id === wider.lens.id)?.tension ?? wider.lens.summary}`
+                : `${wider.lens.summary}${wider.addsModes.length ? ` It adds ${wider.addsModes.map((m) => m.name.toLowerCase()).join(" and ")}.` : ""}`,
+          },
+        }),
+        settle_first: strongest
+          ? (questionsByFit(strongest, text)[0] ?? strongest.questions[0] ?? "")
+          : "What would you need to see to know this problem is solved?",
       };
     },
   };
+}
+
+function clip(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1).trimEnd()}…`;
 }

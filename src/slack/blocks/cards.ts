@@ -223,8 +223,9 @@ export function modeCard(suggestion: ModeSuggestion, notes: string[]): SlackMess
   );
   const body: KnownBlock[][] = [
     sections(`*Thinking mode${modes.length === 1 ? "" : "s"}*\n${modes.join("\n\n")}`),
-    sections(`*Lenses*\n${lenses.join("\n")}`),
+    sections(`*Lenses${suggestion.source === "chosen" ? " (chosen by you)" : ""}*\n${lenses.join("\n")}`),
   ];
+  if (suggestion.note) body.unshift([context([`ℹ️ ${s(suggestion.note)}`])]);
   if (notes.length) body.push([context(notes.map((n) => `ℹ️ ${s(n)}`))]);
   const offline = suggestion.source === "offline";
   return paginate({
@@ -265,7 +266,8 @@ export interface LensButtonValue {
 /**
  * One lens's analysis. Model source: each belief (confidence %, reasoning, evidence, implications,
  * lateral connections) and the judge's quality scores in a context block. Offline source: summary,
- * questions and pitfalls, with {@link OFFLINE_LABEL} on every message. The last message ends with
+ * the sentences of the problem that point at the lens, its best-fitting questions, pitfalls and
+ * the contrasting lens, with {@link OFFLINE_LABEL} on every message. The last message ends with
  * an actions block: up to 3 `apply_lens:<lensId>` buttons and `feedback_up` / `feedback_down`, each
  * with value JSON {@link LensButtonValue}.
  */
@@ -296,14 +298,24 @@ export function lensCard(analysis: LensAnalysis, opts: LensCardOptions): SlackMe
   };
 
   if (analysis.source === "offline") {
+    const evidence =
+      analysis.evidence.length > 0
+        ? `*Why this lens: you wrote*\n${analysis.evidence.map((e) => `> ${oneLine(s(e.quote))}`).join("\n")}`
+        : "*Why this lens:* no sentence of your text points at it directly.";
     return paginate({
       title: name,
-      fallback: fallback(`${name}: framing questions (offline)`),
+      fallback: fallback(`${name}: your words and its questions (offline)`),
       head: [header(name)],
       body: [
-        sections(s(analysis.summary)),
+        sections(`${s(analysis.summary)}\n\n${evidence}`),
         sections(`*Questions to work through*\n${bullets(analysis.questions)}`),
-        sections(`*Pitfalls*\n${bullets(analysis.pitfalls)}`),
+        sections(
+          `*Watch out for*\n${bullets(analysis.pitfalls)}${
+            analysis.other_side
+              ? `\n\n*The other side:* _${oneLine(analysis.other_side.lens_name)}_. ${s(analysis.other_side.tension)}`
+              : ""
+          }`,
+        ),
       ],
       everyPage: [context([`_${OFFLINE_LABEL}_`])],
       tail: [actions],
@@ -349,21 +361,33 @@ const CONSTRAINT_MARK: Record<"respected" | "at_risk" | "violated" | "unknown", 
 /**
  * The synthesis. Model source: reframe, root cause (with its lens), insights grouped by lens,
  * actions by horizon, trade-offs, validation, why earlier attempts fell short, and the constraint
- * check with a status emoji. Offline source: the checklist grouped by lens, with
- * {@link OFFLINE_LABEL} on every message. `lensName` maps lens ids to display names.
+ * check with a status emoji. Offline source: the lenses in the order to look at them (with the
+ * evidence for each), the modes left out, the lens that widens the view and the one question to
+ * settle first, with {@link OFFLINE_LABEL} on every message. `lensName` maps lens ids to display names.
  */
 export function synthesisCard(synthesis: Synthesis, lensName: (id: string) => string): SlackMessage[] {
   if (synthesis.source === "offline") {
-    const total = synthesis.checklist.reduce((sum, g) => sum + g.questions.length, 0);
+    const order = synthesis.look_first.map((l, i) => `${i + 1}. *${oneLine(l.lens_name)}*: ${s(l.because)}`);
+    const more: string[] = [];
+    if (synthesis.missing_modes.length > 0) {
+      more.push(`*Not yet looked at:* ${synthesis.missing_modes.map((m) => oneLine(m.name)).join(", ")}`);
+    }
+    if (synthesis.widen) {
+      more.push(
+        `*To widen the view:* _${oneLine(synthesis.widen.lens_name)}_, because ${s(synthesis.widen.because)}`,
+      );
+    }
     return paginate({
-      title: "Checklist",
+      title: "Where to start",
       fallback: fallback(
-        `Checklist (offline): ${total} questions across ${synthesis.checklist.length} lenses`,
+        `Where to start (offline): ${synthesis.look_first.map((l) => oneLine(l.lens_name)).join(", ")}`,
       ),
-      head: [header("Checklist")],
-      body: synthesis.checklist.map((g) =>
-        sections(`*${oneLine(g.lens_name)}*\n${bullets(g.questions, "☐")}`),
-      ),
+      head: [header("Where to start")],
+      body: [
+        sections(`*Look first at*\n${order.join("\n")}`),
+        ...(more.length > 0 ? [sections(more.join("\n"))] : []),
+        sections(`*Settle this first:* ${s(synthesis.settle_first)}`),
+      ],
       everyPage: [context([`_${OFFLINE_LABEL}_`])],
     });
   }

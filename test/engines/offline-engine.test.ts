@@ -1,0 +1,101 @@
+/** The offline engine: an answer built from the problem's own words, never invented. */
+import { describe, expect, it } from "vitest";
+import { loadCatalogue } from "../../src/catalogue/load.js";
+import { openLoaded } from "../../src/catalogue/snapshot.js";
+import { BUNDLED_LENSES_DIR } from "../../src/config.js";
+import { createOfflineEngine, NO_CLEAR_FIT } from "../../src/engines/offline/engine.js";
+import { prepareProblem } from "../../src/pipeline/input.js";
+import { runPipeline } from "../../src/pipeline/run.js";
+import type { LensAnalysis } from "../../src/pipeline/schemas.js";
+
+const opened = openLoaded(loadCatalogue(BUNDLED_LENSES_DIR));
+const { catalogue, index } = opened;
+const engine = createOfflineEngine(opened);
+
+const HIRING = prepareProblem(
+  "Hiring has stalled. Five senior engineers do all the interviews, so every candidate waits on their calendars. Offers now take six weeks and we lost three good people to faster companies. Recruiters keep sourcing more candidates, which only makes the queue longer.",
+);
+const RELEASES = prepareProblem(
+  "Releases are stuck. Every change needs sign-off from the one staff engineer who knows the payments code. Pull requests wait eight days for review on average. We added more developers last quarter and shipped fewer features.",
+);
+
+function offline(a: LensAnalysis | undefined) {
+  if (a?.source !== "offline") throw new Error("expected an offline analysis");
+  return a;
+}
+
+const run = (problem: ReturnType<typeof prepareProblem>, lensIds?: string[]) =>
+  runPipeline({ problem, catalogue, index, engine, ...(lensIds && { lensIds }) });
+
+describe("offline lens cards", () => {
+  it("quote the problem's own sentences as evidence, different for two problems on the same lens", async () => {
+    const lens = "theory-of-constraints";
+    const a = offline((await run(HIRING, [lens])).analyses[0]);
+    const b = offline((await run(RELEASES, [lens])).analyses[0]);
+    expect(a.evidence.length).toBeGreaterThan(0);
+    expect(b.evidence.length).toBeGreaterThan(0);
+    for (const e of a.evidence) expect(HIRING.text).toContain(e.quote);
+    for (const e of b.evidence) expect(RELEASES.text).toContain(e.quote);
+    expect(a.evidence.map((e) => e.quote)).not.toEqual(b.evidence.map((e) => e.quote));
+  });
+
+  it("every quoted piece of evidence occurs in the problem text, for every lens suggested", async () => {
+    for (const problem of [HIRING, RELEASES]) {
+      const result = await run(problem);
+      for (const analysis of result.analyses) {
+        for (const e of offline(analysis).evidence) expect(problem.text).toContain(e.quote);
+      }
+    }
+  });
+
+  it("carry 2-3 of the lens's own questions, its pitfalls and the contrasting lens", async () => {
+    const a = offline((await run(HIRING, ["theory-of-constraints"])).analyses[0]);
+    const lens = catalogue.require("theory-of-constraints");
+    expect(a.questions.length).toBeGreaterThanOrEqual(2);
+    expect(a.questions.length).toBeLessThanOrEqual(3);
+    for (const q of a.questions) expect(lens.questions).toContain(q);
+    for (const p of a.pitfalls) expect(lens.pitfalls).toContain(p);
+    expect(a.other_side?.lens_id).toBe(lens.contrasts[0]?.id);
+    expect(a.other_side?.tension).toBe(lens.contrasts[0]?.tension);
+  });
+});
+
+describe("offline synthesis", () => {
+  it("orders lenses by evidence, names missing modes and ends with one question, without repeating the cards", async () => {
+    const result = await run(HIRING);
+    const s = result.synthesis;
+    if (s.source !== "offline") throw new Error("expected an offline synthesis");
+    const ranking = index.rank(HIRING.text);
+    const evidence = (id: string) => ranking.lenses.find((r) => r.lens.id === id)?.score ?? 0;
+    const order = s.look_first.map((l) => evidence(l.lens_id));
+    expect(order).toEqual([...order].sort((x, y) => y - x));
+    const used = new Set(result.analyses.flatMap((a) => catalogue.require(a.lens_id).modes));
+    for (const m of s.missing_modes) expect(used.has(m.id)).toBe(false);
+    expect(s.settle_first.endsWith("?")).toBe(true);
+    // The synthesis lists no card's question list again.
+    const text = JSON.stringify(s);
+    const repeated = result.analyses.flatMap((a) => offline(a).questions).filter((q) => text.includes(q));
+    expect(repeated.length).toBeLessThanOrEqual(1);
+  });
+});
+
+describe("offline suggestion", () => {
+  it("says honestly when nothing fits, never at 100%", async () => {
+    const suggestion = await engine.suggest(
+      { problem: prepareProblem("zorp blix quandle"), ranking: index.rank("zorp blix quandle") },
+      { signal: new AbortController().signal },
+    );
+    expect(suggestion.note).toBe(NO_CLEAR_FIT);
+    for (const m of suggestion.modes) expect(m.match_score).toBeLessThan(0.5);
+    for (const l of suggestion.lenses) expect(l.match_score).toBeLessThan(0.5);
+    expect(suggestion.lenses.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("picks lenses the text points at, with the reason", async () => {
+    const result = await run(HIRING);
+    expect(result.suggestion.note).not.toBe(NO_CLEAR_FIT);
+    expect(result.suggestion.lenses.map((l) => l.id)).toContain("theory-of-constraints");
+    const toc = result.suggestion.lenses.find((l) => l.id === "theory-of-constraints")!;
+    expect(toc.reason).toMatch(/Picked because/);
+  });
+});
