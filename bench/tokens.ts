@@ -14,8 +14,8 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import Anthropic from "@anthropic-ai/sdk";
+import { libraryOf } from "../src/catalogue/graph.js";
 import { loadCatalogue } from "../src/catalogue/load.js";
-import { openLoaded } from "../src/catalogue/snapshot.js";
 import { BUNDLED_LENSES_DIR } from "../src/config.js";
 import { createClaudeEngine } from "../src/engines/claude/engine.js";
 import { prepareProblem } from "../src/pipeline/input.js";
@@ -64,7 +64,7 @@ export async function benchTokens(): Promise<Record<string, number>> {
       delayMs: MODEL_DELAY_MS,
     };
   });
-  const opened = openLoaded(loadCatalogue(BUNDLED_LENSES_DIR));
+  const opened = libraryOf(loadCatalogue(BUNDLED_LENSES_DIR));
   const client = new Anthropic({ apiKey: "bench", baseURL: fake.url, maxRetries: 0 });
   const problems: [string, Problem][] = [
     ["bundled problem", prepareProblem(readFileSync(`${root}examples/dashboard-latency.txt`, "utf8"))],

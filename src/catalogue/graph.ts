@@ -4,6 +4,23 @@ import { pagerank } from "graphology-metrics/centrality/index.js";
 import { bidirectional, singleSourceLength } from "graphology-shortest-path/unweighted.js";
 import type { Catalogue } from "./catalogue.js";
 import type { Frame, Lens, Mode } from "./schema.js";
+import { CatalogueIndex } from "./search.js";
+import type { OpenCatalogue } from "./snapshot.js";
+
+/** The catalogue with everything built on it: the search index and the lens graph. */
+export interface Library extends OpenCatalogue {
+  graph: LensGraph;
+}
+
+/** Adds the lens graph to an opened catalogue. */
+export function withGraph(opened: OpenCatalogue): Library {
+  return { ...opened, graph: new LensGraph(opened.catalogue) };
+}
+
+/** The whole library for a catalogue already in memory (tests and tools). */
+export function libraryOf(catalogue: Catalogue): Library {
+  return withGraph({ catalogue, index: new CatalogueIndex(catalogue) });
+}
 
 /** How two lenses are linked: `related` (useful together) or `contrast` (they pull apart). */
 export type LinkKind = "related" | "contrast";

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { load as parseYaml } from "js-yaml";
+import { JSON_SCHEMA, load as parseYaml } from "js-yaml";
 import type { z } from "zod";
 import { CatalogueError } from "../errors.js";
 import { Catalogue } from "./catalogue.js";
@@ -19,7 +19,8 @@ function describeIssues(file: string, error: z.ZodError): string[] {
 
 function readYaml(dir: string, file: string, problems: string[]): unknown {
   try {
-    return parseYaml(readFileSync(join(dir, file), "utf8"));
+    // The JSON schema: lens files hold only strings, numbers and lists, and it parses faster.
+    return parseYaml(readFileSync(join(dir, file), "utf8"), { schema: JSON_SCHEMA });
   } catch (err) {
     problems.push(`${file}: (file): ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
     return undefined;

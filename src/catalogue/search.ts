@@ -103,13 +103,17 @@ interface Phrase {
   terms: { stem: string; small: boolean }[];
 }
 
-/** One lens's word counts (weighted by field) and what is needed to leave one example out. */
-interface LensModel {
-  id: string;
-  counts: Record<string, number>;
-  length: number;
-  /** Each example's own word counts (already weighted), to subtract for leave-one-out ranking. */
-  examples: Record<string, number>[];
+/**
+ * What `toJSON` saves and the constructor restores, in a compact form that parses fast: the
+ * vocabulary, for each word its postings (lens position and weighted count, flattened), each
+ * lens's weighted length, and each lens's phrases as [label, stems joined by spaces, a bit mask
+ * of the small words].
+ */
+export interface SerialisedIndex {
+  vocabulary: string[];
+  postings: number[][];
+  lengths: number[];
+  phrases: [string, string, number][][];
 }
 
 /** Options for one `rank` call. */
@@ -144,31 +148,50 @@ const SEARCH_BOOST = { name: 4, aliases: 3, signals: 2, summary: 1.5, questions:
 export class CatalogueIndex {
   readonly catalogue: Catalogue;
   readonly #weights: RankWeights;
-  readonly #models: LensModel[];
-  /** word → its probability in the whole catalogue (the smoothing background) */
-  readonly #background = new Map<string, number>();
-  readonly #phrases = new Map<string, Phrase[]>();
+  /** lens ids in catalogue order: a lens's position is its index here */
+  readonly #ids: string[];
+  /** word → its position in `#postings` and `#background` */
+  readonly #vocabulary = new Map<string, number>();
+  /** per word: lens position, weighted count, lens position, weighted count, ... */
+  readonly #postings: number[][];
+  /** per word: its probability in the whole catalogue (the smoothing background) */
+  readonly #background: Float64Array;
+  /** per lens: its weighted number of words */
+  readonly #lengths: number[];
+  /** per lens: the phrases to look for */
+  readonly #phrases: Phrase[][];
+  /** lens id → each example's own weighted word counts, computed when first needed */
+  readonly #exampleCounts = new Map<string, Record<string, number>[]>();
   /** lens index → indexes of the lenses it is linked to, either way */
   readonly #links: number[][];
   #search: MiniSearch | undefined;
 
   /**
-   * @param models the `toJSON()` of an earlier index over the same catalogue and weights, to
-   *   restore instead of counting words again; see `catalogue/snapshot.ts`.
+   * @param saved the `toJSON()` of an earlier index over the same catalogue and weights, to
+   *   restore instead of counting words and parsing phrases again; see `catalogue/snapshot.ts`.
    */
-  constructor(catalogue: Catalogue, weights: RankWeights = DEFAULT_WEIGHTS, models?: LensModel[]) {
+  constructor(catalogue: Catalogue, weights: RankWeights = DEFAULT_WEIGHTS, saved?: SerialisedIndex) {
     this.catalogue = catalogue;
     this.#weights = weights;
-    this.#models = models ?? catalogue.lenses.map((l) => lensModel(l, weights.fields));
-    const total = new Map<string, number>();
-    let length = 0;
-    for (const m of this.#models) {
-      for (const [t, n] of Object.entries(m.counts)) total.set(t, (total.get(t) ?? 0) + n);
-      length += m.length;
-    }
-    for (const [t, n] of total) this.#background.set(t, n / length);
-    const position = new Map(this.#models.map((m, i) => [m.id, i]));
-    this.#links = this.#models.map(() => []);
+    this.#ids = catalogue.lenses.map((l) => l.id);
+    const index = saved ?? buildIndex(catalogue.lenses, weights.fields);
+    for (const [i, t] of index.vocabulary.entries()) this.#vocabulary.set(t, i);
+    this.#postings = index.postings;
+    this.#lengths = index.lengths;
+    this.#phrases = index.phrases.map((list) =>
+      list.map(([label, saved, small]) => ({
+        label,
+        terms: saved.split(" ").map((stem, i) => ({ stem, small: (small & (1 << i)) !== 0 })),
+      })),
+    );
+    const total = this.#lengths.reduce((sum, n) => sum + n, 0);
+    this.#background = Float64Array.from(this.#postings, (list) => {
+      let n = 0;
+      for (let i = 1; i < list.length; i += 2) n += list[i] ?? 0;
+      return n / total;
+    });
+    const position = new Map(this.#ids.map((id, i) => [id, i]));
+    this.#links = this.#ids.map(() => []);
     for (const l of catalogue.lenses) {
       const from = position.get(l.id);
       for (const id of [...l.related, ...l.contrasts.map((c) => c.id)]) {
@@ -177,14 +200,6 @@ export class CatalogueIndex {
         if (!this.#links[from]?.includes(to)) this.#links[from]?.push(to);
         if (!this.#links[to]?.includes(from)) this.#links[to]?.push(from);
       }
-    }
-    for (const l of catalogue.lenses) {
-      const phrases = [...l.signals, l.name, ...l.aliases]
-        .map((label) => ({ label, terms: phraseTerms(label) }))
-        // One-word signals already count as words; one-word names and aliases ("TOC", "RCA")
-        // are specific enough to count again.
-        .filter((p, i) => p.terms.length > 1 || (i >= l.signals.length && p.terms.length === 1));
-      this.#phrases.set(l.id, dedupePhrases(phrases));
     }
   }
 
@@ -252,37 +267,39 @@ export class CatalogueIndex {
     lenses: { id: string; evidence: number; robust: number; matched: string[]; matchedTerms: number }[];
   } {
     const w = this.#weights;
-    const terms = [...new Set(analyse(text).filter((t) => !QUERY_NOISE.has(t) && this.#background.has(t)))];
+    const terms = [...new Set(analyse(text).filter((t) => !QUERY_NOISE.has(t) && this.#vocabulary.has(t)))];
     const positions = termPositions(stems(text));
-    const raw = this.#models.map((m) => {
-      let counts = m.counts;
-      let length = m.length;
-      const left = m.examples.filter((_, i) => exclude?.has(`${m.id}#${i}`));
-      if (left.length > 0) {
-        counts = { ...counts };
-        for (const ex of left) {
-          for (const [t, n] of Object.entries(ex)) {
-            counts[t] = (counts[t] ?? 0) - n;
-            length -= n;
-          }
-        }
+    const n = this.#ids.length;
+    const score = Float64Array.from(
+      this.#lengths,
+      (length) => terms.length * Math.log(w.mu / (length + w.mu)),
+    );
+    const matchedTerms = new Int32Array(n);
+    const strongest = new Float64Array(n);
+    for (const t of terms) {
+      const at = this.#vocabulary.get(t) as number;
+      const list = this.#postings[at] ?? [];
+      const background = this.#background[at] ?? 1;
+      for (let i = 0; i < list.length; i += 2) {
+        const lens = list[i] as number;
+        const gain = Math.log(1 + (list[i + 1] as number) / (w.mu * background));
+        score[lens] = (score[lens] ?? 0) + gain;
+        matchedTerms[lens] = (matchedTerms[lens] ?? 0) + 1;
+        if (gain > (strongest[lens] ?? 0)) strongest[lens] = gain;
       }
-      let score = terms.length * Math.log(w.mu / (length + w.mu));
-      let matchedTerms = 0;
-      let strongest = 0;
-      for (const t of terms) {
-        const tf = counts[t] ?? 0;
-        if (tf <= 0) continue;
-        matchedTerms++;
-        const gain = Math.log(1 + tf / (w.mu * (this.#background.get(t) ?? 1)));
-        score += gain;
-        strongest = Math.max(strongest, gain);
-      }
-      const matched = (this.#phrases.get(m.id) ?? [])
+    }
+    if (exclude) this.#leaveOut(exclude, terms, score, matchedTerms, strongest);
+    const raw = this.#ids.map((id, i) => {
+      const matched = (this.#phrases[i] ?? [])
         .filter((p) => occursNear(p.terms, positions))
         .map((p) => p.label);
-      score += w.phrase * matched.length;
-      return { id: m.id, score, matched, matchedTerms, strongest };
+      return {
+        id,
+        score: (score[i] ?? 0) + w.phrase * matched.length,
+        matched,
+        matchedTerms: matchedTerms[i] ?? 0,
+        strongest: strongest[i] ?? 0,
+      };
     });
     if (w.neighbours > 0) {
       const own = raw.map((r) => r.score);
@@ -307,19 +324,78 @@ export class CatalogueIndex {
     };
   }
 
+  /**
+   * Rescores the lenses some of whose examples are left out (see `RankOptions.exclude`): their
+   * word counts without those examples, the rest of the index unchanged.
+   */
+  #leaveOut(
+    exclude: ReadonlySet<string>,
+    terms: readonly string[],
+    score: Float64Array,
+    matchedTerms: Int32Array,
+    strongest: Float64Array,
+  ): void {
+    const w = this.#weights;
+    this.#ids.forEach((id, lens) => {
+      const examples = this.#examplesOf(id);
+      const left = examples.filter((_, i) => exclude.has(`${id}#${i}`));
+      if (left.length === 0) return;
+      const counts = new Map<string, number>();
+      for (const t of terms) {
+        const list = this.#postings[this.#vocabulary.get(t) as number] ?? [];
+        for (let i = 0; i < list.length; i += 2) if (list[i] === lens) counts.set(t, list[i + 1] as number);
+      }
+      let length = this.#lengths[lens] ?? 0;
+      for (const ex of left) {
+        for (const [t, c] of Object.entries(ex)) {
+          length -= c;
+          if (counts.has(t)) counts.set(t, (counts.get(t) ?? 0) - c);
+        }
+      }
+      let s = terms.length * Math.log(w.mu / (length + w.mu));
+      let matched = 0;
+      let best = 0;
+      for (const [t, tf] of counts) {
+        if (tf <= 0) continue;
+        const gain = Math.log(1 + tf / (w.mu * (this.#background[this.#vocabulary.get(t) as number] ?? 1)));
+        s += gain;
+        matched++;
+        best = Math.max(best, gain);
+      }
+      score[lens] = s;
+      matchedTerms[lens] = matched;
+      strongest[lens] = best;
+    });
+  }
+
+  /** Each example's own weighted word counts, for one lens (computed once, on first use). */
+  #examplesOf(lensId: string): Record<string, number>[] {
+    let counts = this.#exampleCounts.get(lensId);
+    if (!counts) {
+      const weight = this.#weights.fields.examples;
+      counts = this.catalogue.require(lensId).examples.map((text) => {
+        const own: Record<string, number> = {};
+        for (const t of analyse(text)) own[t] = (own[t] ?? 0) + weight;
+        return own;
+      });
+      this.#exampleCounts.set(lensId, counts);
+    }
+    return counts;
+  }
+
   /** The example of a lens sharing the most telling words with the query (rarer words count more). */
   #closestExample(
     lensId: string,
     terms: readonly string[],
     exclude?: ReadonlySet<string>,
   ): number | undefined {
-    const model = this.#models.find((m) => m.id === lensId);
     let best: number | undefined;
     let bestScore = 0;
-    model?.examples.forEach((ex, i) => {
+    this.#examplesOf(lensId).forEach((ex, i) => {
       if (exclude?.has(`${lensId}#${i}`)) return;
       let s = 0;
-      for (const t of terms) if (ex[t]) s += -Math.log(this.#background.get(t) ?? 1);
+      for (const t of terms)
+        if (ex[t]) s += -Math.log(this.#background[this.#vocabulary.get(t) as number] ?? 1);
       if (s > bestScore) {
         bestScore = s;
         best = i;
@@ -356,9 +432,14 @@ export class CatalogueIndex {
     return modes.sort((x, y) => y.match_score - x.match_score || x.mode.id.localeCompare(y.mode.id));
   }
 
-  /** The lens word counts, for `new CatalogueIndex(catalogue, weights, json)`. */
-  toJSON(): LensModel[] {
-    return this.#models;
+  /** The word counts and parsed phrases, for `new CatalogueIndex(catalogue, weights, saved)`. */
+  toJSON(): SerialisedIndex {
+    return {
+      vocabulary: [...this.#vocabulary.keys()],
+      postings: this.#postings,
+      lengths: this.#lengths,
+      phrases: this.#phrases.map(savePhrases),
+    };
   }
 
   /**
@@ -387,28 +468,64 @@ export class CatalogueIndex {
   }
 }
 
-/** A lens's weighted word counts (see `RankWeights.fields`). */
-function lensModel(lens: Lens, fields: RankWeights["fields"]): LensModel {
-  const counts: Record<string, number> = {};
-  let length = 0;
-  const add = (text: string, weight: number, into: Record<string, number> = counts) => {
-    for (const t of analyse(text)) {
-      into[t] = (into[t] ?? 0) + weight;
-      if (into !== counts) counts[t] = (counts[t] ?? 0) + weight;
-      length += weight;
+/** Counts each lens's words (weighted by field, see `RankWeights.fields`) into postings, and parses its phrases. */
+function buildIndex(lenses: readonly Lens[], fields: RankWeights["fields"]): SerialisedIndex {
+  const vocabulary = new Map<string, number>();
+  const postings: number[][] = [];
+  const lengths: number[] = [];
+  lenses.forEach((lens, position) => {
+    const counts = new Map<string, number>();
+    let length = 0;
+    const add = (text: string, weight: number) => {
+      for (const t of analyse(text)) {
+        counts.set(t, (counts.get(t) ?? 0) + weight);
+        length += weight;
+      }
+    };
+    add(lens.name, fields.name);
+    add(lens.aliases.join(" "), fields.aliases);
+    add(lens.signals.join(" "), fields.signals);
+    add(lens.summary, fields.summary);
+    add(lens.questions.join(" "), fields.questions);
+    for (const example of lens.examples) add(example, fields.examples);
+    for (const [t, n] of counts) {
+      let at = vocabulary.get(t);
+      if (at === undefined) {
+        at = postings.length;
+        vocabulary.set(t, at);
+        postings.push([]);
+      }
+      postings[at]?.push(position, n);
     }
-  };
-  add(lens.name, fields.name);
-  add(lens.aliases.join(" "), fields.aliases);
-  add(lens.signals.join(" "), fields.signals);
-  add(lens.summary, fields.summary);
-  add(lens.questions.join(" "), fields.questions);
-  const examples = lens.examples.map((text) => {
-    const own: Record<string, number> = {};
-    add(text, fields.examples, own);
-    return own;
+    lengths.push(length);
   });
-  return { id: lens.id, counts, length, examples };
+  return {
+    vocabulary: [...vocabulary.keys()],
+    postings,
+    lengths,
+    phrases: lenses.map((l) => savePhrases(lensPhrases(l))),
+  };
+}
+
+/** Phrases in the compact form of `SerialisedIndex.phrases`. */
+function savePhrases(phrases: readonly Phrase[]): [string, string, number][] {
+  return phrases.map((p) => [
+    p.label,
+    p.terms.map((t) => t.stem).join(" "),
+    p.terms.reduce((mask, t, i) => (t.small ? mask | (1 << i) : mask), 0),
+  ]);
+}
+
+/**
+ * The phrases to look for: multi-word signals, and the name and aliases. One-word signals
+ * already count as words; one-word names and aliases ("TOC", "RCA") are specific enough to
+ * count again.
+ */
+function lensPhrases(lens: Lens): Phrase[] {
+  const phrases = [...lens.signals, lens.name, ...lens.aliases]
+    .map((label) => ({ label, terms: phraseTerms(label) }))
+    .filter((p, i) => p.terms.length > 1 || (i >= lens.signals.length && p.terms.length === 1));
+  return dedupePhrases(phrases);
 }
 
 function phraseTerms(label: string): Phrase["terms"] {

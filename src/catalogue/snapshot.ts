@@ -3,7 +3,6 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Catalogue } from "./catalogue.js";
-import { LensGraph } from "./graph.js";
 import { loadCatalogue } from "./load.js";
 import type { Frame, Lens, Mode } from "./schema.js";
 import { CatalogueIndex, DEFAULT_WEIGHTS } from "./search.js";
@@ -59,40 +58,32 @@ export function writeSnapshot(dir: string, file = SNAPSHOT_FILE): void {
   writeFileSync(file, JSON.stringify(snapshot));
 }
 
-/** The catalogue with what is built on it: the search index and the lens graph. */
+/**
+ * The catalogue and its search index. The lens graph (`graph.ts`) is built by those who need it,
+ * so `lens suggest` does not load the graph library.
+ */
 export interface OpenCatalogue {
   catalogue: Catalogue;
   index: CatalogueIndex;
-  graph: LensGraph;
 }
 
 /**
- * The catalogue in `dir`, its index and its graph: from the snapshot when it matches the files,
+ * The catalogue in `dir` and its index: from the snapshot when it matches the files,
  * otherwise loaded and validated from YAML (see `loadCatalogue`).
  * @throws CatalogueError when the files are invalid.
  */
 export function openCatalogue(dir: string, file = SNAPSHOT_FILE): OpenCatalogue {
-  const opened = (catalogue: Catalogue, index: CatalogueIndex) => ({
-    catalogue,
-    index,
-    graph: new LensGraph(catalogue),
-  });
   if (existsSync(file)) {
     try {
       const snapshot = JSON.parse(readFileSync(file, "utf8")) as Snapshot;
       if (snapshot.version === VERSION && snapshot.fingerprint === fingerprint(dir)) {
         const catalogue = new Catalogue(snapshot.lenses, snapshot.modes, snapshot.frames);
-        return opened(catalogue, new CatalogueIndex(catalogue, DEFAULT_WEIGHTS, snapshot.index));
+        return { catalogue, index: new CatalogueIndex(catalogue, DEFAULT_WEIGHTS, snapshot.index) };
       }
     } catch {
       // An unreadable snapshot is only a missed shortcut: load from the files below.
     }
   }
   const catalogue = loadCatalogue(dir);
-  return opened(catalogue, new CatalogueIndex(catalogue));
-}
-
-/** The same bundle for a catalogue already in memory (tests, tools). */
-export function openLoaded(catalogue: Catalogue): OpenCatalogue {
-  return { catalogue, index: new CatalogueIndex(catalogue), graph: new LensGraph(catalogue) };
+  return { catalogue, index: new CatalogueIndex(catalogue) };
 }

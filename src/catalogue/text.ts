@@ -45,16 +45,32 @@ export function stems(text: string): string[] {
 
 const SEGMENTER = new Intl.Segmenter("en", { granularity: "sentence" });
 
+const LIST_ITEM = /^\s*(?:[-*•]|\d+[.)])\s+/;
+
 /**
- * The sentences of a text, trimmed, in order: each line on its own (problems are often bullet
- * lists without full stops), then split by Unicode sentence boundaries (`Intl.Segmenter`).
- * Leading list markers ("- ", "* ", "1. ") are dropped.
+ * The sentences of a text, trimmed, in order. Lines wrapped by hand are joined back up, but a
+ * blank line, a list item ("- ", "* ", "1. ") or a chat line ("ana: ...") starts a new unit (problems
+ * are often bullet lists without full stops); each unit is then split by Unicode sentence
+ * boundaries (`Intl.Segmenter`). List markers are dropped.
  */
 export function sentences(text: string): string[] {
+  const units: string[] = [];
+  let current = "";
+  for (const line of text.split(/\r?\n/)) {
+    const starts =
+      line.trim() === "" || LIST_ITEM.test(line) || /^\s*[\w.-]{1,40}( \[bot alert\])?: /.test(line);
+    if (starts && current) {
+      units.push(current);
+      current = "";
+    }
+    const body = line.replace(LIST_ITEM, "").trim();
+    current = current ? `${current} ${body}` : body;
+  }
+  if (current) units.push(current);
   const out: string[] = [];
-  for (const line of text.split(/\r?\n+/)) {
-    for (const { segment } of SEGMENTER.segment(line)) {
-      const s = segment.trim().replace(/^(?:[-*•]|\d+[.)])\s+/, "");
+  for (const unit of units) {
+    for (const { segment } of SEGMENTER.segment(unit)) {
+      const s = segment.trim();
       if (s) out.push(s);
     }
   }

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { Command, CommanderError, Option } from "commander";
+import type { LensGraph } from "../catalogue/graph.js";
 import type { Ranking } from "../catalogue/search.js";
 import { type OpenCatalogue, openCatalogue } from "../catalogue/snapshot.js";
 import { functionWordCount } from "../catalogue/text.js";
@@ -113,7 +114,13 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
   };
   const getCatalogue = () => open().catalogue;
   const getIndex = () => open().index;
-  const getGraph = () => open().graph;
+  // The graph library loads only for the commands that walk the graph.
+  let graph: LensGraph | undefined;
+  const getGraph = async () => {
+    const { LensGraph } = await import("../catalogue/graph.js");
+    graph ??= new LensGraph(getCatalogue());
+    return graph;
+  };
   const json = (value: unknown) => out(JSON.stringify(value));
   const out = (s: string) => io.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
   const progress = (s: string) => {
@@ -315,8 +322,8 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     .command("random")
     .description("A random lens, as a provocation: how would it see your problem?")
     .option("--json", "print the lens as JSON")
-    .action((opts: { json?: boolean }) => {
-      const lens = getGraph().random(io.random ?? Math.random);
+    .action(async (opts: { json?: boolean }) => {
+      const lens = (await getGraph()).random(io.random ?? Math.random);
       if (opts.json) json({ id: lens.id, name: lens.name, summary: lens.summary, questions: lens.questions });
       else
         out(
@@ -329,10 +336,10 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     .description("The lenses that pull against a lens, and the tension with each.")
     .argument("<lens...>", "lens name, alias or id")
     .option("--json", "print as JSON")
-    .action((words: string[], opts: { json?: boolean }) => {
+    .action(async (words: string[], opts: { json?: boolean }) => {
       const [lens] = getCatalogue().resolveAll([words.join(" ")]);
       if (!lens) return;
-      const contrasts = getGraph().contrasts(lens.id);
+      const contrasts = (await getGraph()).contrasts(lens.id);
       if (!opts.json) return void out(renderContrasts(lens, contrasts));
       json({
         lens: { id: lens.id, name: lens.name },
@@ -345,10 +352,10 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     .description("The shortest path of related and contrasting lenses from one lens to another.")
     .argument("<lenses...>", 'two lenses: "a" "b", or a to b')
     .option("--json", "print as JSON")
-    .action((words: string[], opts: { json?: boolean }) => {
+    .action(async (words: string[], opts: { json?: boolean }) => {
       const [from, to] = getCatalogue().resolveAll(twoLenses(words));
       if (!from || !to) throw new UsageError("Give two different lenses.");
-      const steps = getGraph().journey(from.id, to.id);
+      const steps = (await getGraph()).journey(from.id, to.id);
       if (!opts.json) return void out(renderJourney(from, to, steps));
       json({
         from: from.id,
@@ -367,7 +374,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     .description("What an analysis with these lenses leaves out, and which lens would widen it most.")
     .requiredOption("--lenses <names>", "comma-separated lens names or ids the analysis used")
     .option("--json", "print as JSON")
-    .action((opts: { lenses: string; json?: boolean }) => {
+    .action(async (opts: { lenses: string; json?: boolean }) => {
       const used = getCatalogue().resolveAll(
         opts.lenses
           .split(",")
@@ -375,7 +382,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
           .filter(Boolean),
       );
       if (used.length === 0) throw new UsageError("Name at least one lens with --lenses.");
-      const gaps = getGraph().gaps(used.map((l) => l.id));
+      const gaps = (await getGraph()).gaps(used.map((l) => l.id));
       if (!opts.json) return void out(renderGaps(used, gaps));
       json({
         lenses: used.map((l) => l.id),

@@ -1,4 +1,5 @@
 import Anthropic from "@anthropic-ai/sdk";
+import { withGraph } from "../catalogue/graph.js";
 import type { OpenCatalogue } from "../catalogue/snapshot.js";
 import type { Config } from "../config.js";
 import { ErrorCode, LensbotError } from "../errors.js";
@@ -18,7 +19,7 @@ export function defaultEngineName(config: Config): EngineName {
  * @throws LensbotError `config_invalid` when `claude` is asked for without ANTHROPIC_API_KEY.
  */
 export function createEngine(name: EngineName, config: Config, opened: OpenCatalogue): Engine {
-  if (name === "offline") return createOfflineEngine(opened);
+  if (name === "offline") return createOfflineEngine(withGraph(opened));
   if (!config.anthropic.apiKey) {
     throw new LensbotError(ErrorCode.ConfigInvalid, "The claude engine needs ANTHROPIC_API_KEY to be set.");
   }

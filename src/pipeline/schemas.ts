@@ -106,7 +106,7 @@ export type LensAnalysis =
       summary: string;
       /** Sentences of the problem that point at this lens, strongest first (empty when none did). */
       evidence: EvidenceQuote[];
-      /** 2-3 of the lens's questions that fit the text best. */
+      /** The 2 questions of the lens that fit the text best. */
       questions: string[];
       pitfalls: string[];
       /** The contrasting lens: what it would say instead, in one line. */

@@ -335,7 +335,7 @@ describe("claude engine: structured output", () => {
       expect(`${req.headers.authorization ?? ""} ${req.headers["x-api-key"] ?? ""}`).toContain("test-key");
     }
     expect(suggestReq[0]!.body.model).toBe("claude-haiku-5-5");
-    expect(fake.requestsFor("judge").every((r) => r.body.model === "claude-haiku-5-5")).toBe(true);
+    expect(fake.requestsFor("judge").every((r) => r.body.model === "claude-sonnet-5-5")).toBe(true);
     expect(fake.requestsFor("analyze").every((r) => r.body.model === "claude-sonnet-5-5")).toBe(true);
     expect(synthReq.body.model).toBe("claude-sonnet-5-5");
   });
@@ -491,11 +491,11 @@ describe("claude engine: prompt caching", () => {
     const readers = analyses.filter((u) => u.cache_creation_input_tokens === 0);
     expect(readers).toHaveLength(2);
     for (const u of readers) expect(u.cache_read_input_tokens).toBeGreaterThan(1000);
-    // Judges send the same run context (their own cache entry: another output format), but on
-    // Haiku a prefix this short is under the 4,096-token minimum, so nothing is cached at all.
+    // Judges send the same run context (their own cache entry: another output format).
     const judges = result.usage.filter((u) => u.step.startsWith("judge_lens_analysis"));
     expect(judges).toHaveLength(3);
-    for (const u of judges) expect(u.cache_creation_input_tokens + u.cache_read_input_tokens).toBe(0);
+    expect(judges.filter((u) => u.cache_creation_input_tokens > 0)).toHaveLength(1);
+    expect(judges.filter((u) => u.cache_read_input_tokens > 1000)).toHaveLength(2);
     const judgeBlocks = userBlocks(fake.requestsFor("judge")[0]!.body);
     expect(judgeBlocks[0]).toEqual(blocks[0]);
     expect(judgeBlocks[1]).toEqual(blocks[1]);
@@ -504,9 +504,18 @@ describe("claude engine: prompt caching", () => {
     expect(synthesis.cache_creation_input_tokens).toBe(0);
   });
 
-  it("lets the judges share a long thread's context: one writes, the others read", async () => {
+  it("caches nothing on a model whose minimum the prefix does not reach, and a long thread clears it", async () => {
     fake.respondWith(scripted({ lenses: 3, analyzeDelayMs: 200 }));
-    const fresh = createClaudeEngine({ client, catalogue });
+    // Judges on Haiku 4.5 (4,096-token minimum): the short problem's run context is not cached...
+    const haiku = () => createClaudeEngine({ client, catalogue, models: { judge: "claude-haiku-5-5" } });
+    const short = await runPipeline({ problem: PROBLEM, catalogue, index, engine: haiku() });
+    for (const u of short.usage.filter((x) => x.step.startsWith("judge_lens_analysis"))) {
+      expect(u.cache_creation_input_tokens + u.cache_read_input_tokens).toBe(0);
+    }
+    // ...while a long thread's is: one judge writes it, the others read it.
+    fake.reset();
+    fake.respondWith(scripted({ lenses: 3, analyzeDelayMs: 200 }));
+    const fresh = haiku();
     const thread = Array.from(
       { length: 300 },
       (_, i) => `ana: deploy ${i} failed again at the payments step`,

@@ -20,8 +20,15 @@ export interface RecordedRequest {
   headers: IncomingMessage["headers"];
   /** ms since the fake started (performance.now based). */
   receivedAt: number;
-  /** Which step this looks like, from the system prompt: suggest, analyze, judge, synthesize or other. */
+  /** Which step this looks like, from its task tag (see `stepOf`). */
   step: string;
+  /** The token usage the fake reported for it (set once it has answered). */
+  usage?: {
+    input_tokens: number;
+    output_tokens: number;
+    cache_read_input_tokens: number;
+    cache_creation_input_tokens: number;
+  };
 }
 
 export interface MessagesBody {
@@ -191,6 +198,7 @@ export class FakeAnthropic {
       text = JSON.stringify(reply.value ?? (schema ? sampleFromSchema(schema) : {}));
     }
     const usage = this.#usage(body, text);
+    recorded.usage = usage.counts;
     const delay = reply.delayMs ?? 0;
     const firstToken = Math.min(delay, reply.firstTokenMs ?? delay / 5);
     const id = `msg_fake_${this.requests.length}`;

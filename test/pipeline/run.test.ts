@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { libraryOf } from "../../src/catalogue/graph.js";
 import { loadCatalogue } from "../../src/catalogue/load.js";
-import { openLoaded } from "../../src/catalogue/snapshot.js";
 import { BUNDLED_LENSES_DIR } from "../../src/config.js";
 import { createOfflineEngine } from "../../src/engines/offline/engine.js";
 import { CancelledError, ModelOutputError, StepTimeoutError } from "../../src/errors.js";
@@ -8,7 +8,7 @@ import { prepareProblem, truncateMiddle } from "../../src/pipeline/input.js";
 import type { Engine, Sink } from "../../src/pipeline/ports.js";
 import { runPipeline } from "../../src/pipeline/run.js";
 
-const opened = openLoaded(loadCatalogue(BUNDLED_LENSES_DIR));
+const opened = libraryOf(loadCatalogue(BUNDLED_LENSES_DIR));
 const { catalogue, index } = opened;
 const offline = createOfflineEngine(opened);
 const problem = prepareProblem(
@@ -165,6 +165,6 @@ describe("offline suggestion", () => {
     expect(ids.slice(0, 3)).toEqual(ranking.lenses.slice(0, 3).map((r) => r.lens.id));
     expect(ids).toContain("measure-first");
     const reason = suggestion.lenses.find((l) => l.id === "measure-first")?.reason ?? "";
-    expect(reason).toContain('your text says "where the time goes"');
+    expect(reason).toContain('your words match its signals "where the time goes"');
   });
 });

@@ -9,8 +9,8 @@ import type { App } from "@slack/bolt";
 import { WebClient } from "@slack/web-api";
 import type { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
+import { libraryOf } from "../../src/catalogue/graph.js";
 import { loadCatalogue } from "../../src/catalogue/load.js";
-import { openLoaded } from "../../src/catalogue/snapshot.js";
 import { BUNDLED_LENSES_DIR } from "../../src/config.js";
 import { createClaudeEngine } from "../../src/engines/claude/engine.js";
 import { createOfflineEngine } from "../../src/engines/offline/engine.js";
@@ -27,7 +27,7 @@ export const SIGNING_SECRET = "test-signing-secret-0123456789abcdef";
 export const BOT_TOKEN = "xoxb-test-token";
 export const REDIS_URL = "redis://127.0.0.1:6379";
 
-export const opened = openLoaded(loadCatalogue(BUNDLED_LENSES_DIR));
+export const opened = libraryOf(loadCatalogue(BUNDLED_LENSES_DIR));
 export const { catalogue, index } = opened;
 
 export interface Harness {

@@ -23,7 +23,13 @@ import { CacheGate } from "./cache-gate.js";
 import * as prompts from "./prompts.js";
 import { callStructured } from "./structured.js";
 
-/** Model per step: a fast one for suggestion and judging, a strong one for analysis and synthesis. */
+/**
+ * Model per step: a fast one for the suggestion (its catalogue prefix, some 20,000 tokens, is
+ * cached across runs), a strong one for the rest. The judge shares the analysis model: its
+ * prefix (the problem and the run's lens cards, often 2,000-3,000 tokens) clears Sonnet's
+ * 1,024-token caching minimum but not Haiku 4.5's 4,096, so on Haiku every judge call would pay
+ * for the whole run context again.
+ */
 export interface StepModels {
   suggest: string;
   analyze: string;
@@ -33,7 +39,7 @@ export interface StepModels {
 
 export const DEFAULT_MODELS: StepModels = {
   suggest: "claude-haiku-5-5",
-  judge: "claude-haiku-5-5",
+  judge: "claude-sonnet-5-5",
   analyze: "claude-sonnet-5-5",
   synthesize: "claude-sonnet-5-5",
 };

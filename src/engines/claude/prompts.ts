@@ -19,10 +19,10 @@
  * splits the cache.
  *
  * Minimum cacheable prefix (prompt-caching docs): 1,024 tokens for the Sonnet models, 4,096 for
- * Haiku 4.5. The catalogue listing is some 20,000 tokens; a run's context holds the cards of its
- * 2-4 lenses (about 400 tokens each) after the problem, so it clears 1,024 for any problem and
- * 4,096 once the problem or thread adds a few thousand tokens (shorter ones are simply not
- * cached on Haiku).
+ * Haiku 4.5. The catalogue listing is some 20,000 tokens and clears both. A run's context holds
+ * the cards of its 2-4 lenses (about 400 tokens each) after the problem, so it clears 1,024 for
+ * any problem: the steps that reuse it run on Sonnet by default. On Haiku it would clear 4,096
+ * only once the problem or thread adds a few thousand tokens.
  */
 import type { Catalogue } from "../../catalogue/catalogue.js";
 import type { Lens } from "../../catalogue/schema.js";

@@ -1,7 +1,6 @@
-import type { LensGraph } from "../../catalogue/graph.js";
+import type { LensGraph, Library } from "../../catalogue/graph.js";
 import type { Lens } from "../../catalogue/schema.js";
 import type { RankedLens, Ranking } from "../../catalogue/search.js";
-import type { OpenCatalogue } from "../../catalogue/snapshot.js";
 import { analyse } from "../../catalogue/text.js";
 import type { AnalyzeRequest, Engine, SuggestRequest, SynthesizeRequest } from "../../pipeline/ports.js";
 import type { LensAnalysis, ModeSuggestion, Problem, Synthesis } from "../../pipeline/schemas.js";
@@ -54,19 +53,14 @@ export function suggestFromRanking(ranking: Ranking, graph: LensGraph): ModeSugg
 }
 
 function reasonFor(r: RankedLens): string {
-  const why: string[] = [];
-  if (r.matched.length > 0) {
-    why.push(
-      `your text says ${r.matched
-        .slice(0, 3)
-        .map((s) => `"${s}"`)
-        .join(", ")}`,
-    );
-  }
-  const example = r.example === undefined ? undefined : r.lens.examples[r.example];
-  if (example) why.push(`it resembles a situation this lens is for: "${example}"`);
-  if (why.length === 0) why.push("its description shares the most words with your problem");
-  return `${r.lens.summary} Picked because ${why.join(", and ")}.`;
+  const why =
+    r.matched.length > 0
+      ? `your words match its signals ${r.matched
+          .slice(0, 3)
+          .map((s) => `"${s}"`)
+          .join(", ")}`
+      : "your text shares telling words with the situations it is for";
+  return `${r.lens.summary} Picked because ${why}.`;
 }
 
 function broadStart(ranking: Ranking, graph: LensGraph): ModeSuggestion {
@@ -117,12 +111,12 @@ export function questionsByFit(lens: Lens, text: string): string[] {
 /**
  * The offline engine: no network and no key, and nothing it says is invented. Suggestion comes
  * from the catalogue index. Each lens card quotes the sentences of the problem that point at the
- * lens, the 2-3 of its questions that fit the text best, its pitfalls and the contrasting lens.
+ * lens, the two of its questions that fit the text best, its pitfalls and the contrasting lens.
  * The synthesis orders the lenses by the strength of their evidence, names the modes they leave
  * out and the lens that would widen the view, and ends with the one question to settle first.
  * Everything it returns is marked `source: "offline"`.
  */
-export function createOfflineEngine({ catalogue, index, graph }: OpenCatalogue): Engine {
+export function createOfflineEngine({ catalogue, index, graph }: Library): Engine {
   return {
     name: "offline",
     async suggest({ ranking }: SuggestRequest): Promise<ModeSuggestion> {
@@ -139,7 +133,7 @@ export function createOfflineEngine({ catalogue, index, graph }: OpenCatalogue):
         lens_name: lens.name,
         summary: lens.summary,
         evidence: index.evidenceFor(text, lens.id, 2).map((e) => ({ quote: e.sentence, matched: e.matched })),
-        questions: questionsByFit(lens, text).slice(0, 3),
+        questions: questionsByFit(lens, text).slice(0, 2),
         pitfalls: lens.pitfalls.slice(0, 2),
         ...(contrast &&
           other && { other_side: { lens_id: other.id, lens_name: other.name, tension: contrast.tension } }),
@@ -148,18 +142,18 @@ export function createOfflineEngine({ catalogue, index, graph }: OpenCatalogue):
 
     async synthesize({ problem, analyses, ranking }: SynthesizeRequest): Promise<Synthesis> {
       const text = fullText(problem);
-      const evidence = new Map(ranking.lenses.map((r) => [r.lens.id, r.score]));
-      const ordered = [...analyses].sort(
-        (a, b) => (evidence.get(b.lens_id) ?? 0) - (evidence.get(a.lens_id) ?? 0),
-      );
+      const score = new Map(ranking.lenses.map((r) => [r.lens.id, r.score]));
+      const ordered = [...analyses].sort((a, b) => (score.get(b.lens_id) ?? 0) - (score.get(a.lens_id) ?? 0));
       const look_first = ordered.map((a) => {
-        const quote = a.source === "offline" ? a.evidence[0]?.quote : undefined;
+        const quotes = a.source === "offline" ? a.evidence.length : 0;
+        const match = `${Math.round((score.get(a.lens_id) ?? 0) * 100)}% match`;
         return {
           lens_id: a.lens_id,
           lens_name: a.lens_name,
-          because: quote
-            ? `your text says: "${clip(quote, 160)}"`
-            : "no sentence points at it directly; it is a broad starting point",
+          because:
+            quotes > 0
+              ? `${match}, ${quotes} of your sentences point at it`
+              : `${match}; no sentence points at it directly, so it is a broad starting point`,
         };
       });
       const used = analyses.map((a) => a.lens_id);
@@ -168,7 +162,11 @@ export function createOfflineEngine({ catalogue, index, graph }: OpenCatalogue):
         .filter((m) => !covered.has(m.mode.id) && m.match_score > 0)
         .slice(0, 3)
         .map((m) => ({ id: m.mode.id, name: m.mode.name }));
-      const wider = graph.gaps(used, 1).widen[0];
+      // Of the linked lenses that widen the view, the one the text itself supports most.
+      const wider = graph
+        .gaps(used, 8)
+        .widen.map((w, i) => ({ w, i, fit: score.get(w.lens.id) ?? 0 }))
+        .sort((a, b) => b.fit - a.fit || a.i - b.i)[0]?.w;
       const strongest = ordered[0] && catalogue.get(ordered[0].lens_id);
       return {
         source: "offline",
@@ -190,8 +188,4 @@ export function createOfflineEngine({ catalogue, index, graph }: OpenCatalogue):
       };
     },
   };
-}
-
-function clip(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, max - 1).trimEnd()}…`;
 }
