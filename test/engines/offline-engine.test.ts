@@ -95,6 +95,6 @@ describe("offline suggestion", () => {
     expect(result.suggestion.note).not.toBe(NO_CLEAR_FIT);
     expect(result.suggestion.lenses.map((l) => l.id)).toContain("theory-of-constraints");
     const toc = result.suggestion.lenses.find((l) => l.id === "theory-of-constraints")!;
-    expect(toc.reason).toMatch(/Picked because/);
+    expect(toc.reason).toMatch(/^Your (words match its signals "|text shares telling words)/);
   });
 });

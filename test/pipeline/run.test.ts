@@ -165,6 +165,6 @@ describe("offline suggestion", () => {
     expect(ids.slice(0, 3)).toEqual(ranking.lenses.slice(0, 3).map((r) => r.lens.id));
     expect(ids).toContain("measure-first");
     const reason = suggestion.lenses.find((l) => l.id === "measure-first")?.reason ?? "";
-    expect(reason).toContain('your words match its signals "where the time goes"');
+    expect(reason).toContain('Your words match its signals "where the time goes"');
   });
 });

@@ -52,15 +52,14 @@ export function suggestFromRanking(ranking: Ranking, graph: LensGraph): ModeSugg
   };
 }
 
+/** Why the index picked a lens (its card carries the summary, so this says only why). */
 function reasonFor(r: RankedLens): string {
-  const why =
-    r.matched.length > 0
-      ? `your words match its signals ${r.matched
-          .slice(0, 3)
-          .map((s) => `"${s}"`)
-          .join(", ")}`
-      : "your text shares telling words with the situations it is for";
-  return `${r.lens.summary} Picked because ${why}.`;
+  return r.matched.length > 0
+    ? `Your words match its signals ${r.matched
+        .slice(0, 3)
+        .map((s) => `"${s}"`)
+        .join(", ")}.`
+    : "Your text shares telling words with the situations it is for.";
 }
 
 function broadStart(ranking: Ranking, graph: LensGraph): ModeSuggestion {
