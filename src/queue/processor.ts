@@ -6,7 +6,7 @@ import { ErrorCode, LensbotError } from "../errors.js";
 import { prepareProblem } from "../pipeline/input.js";
 import type { Engine } from "../pipeline/ports.js";
 import { runPipeline } from "../pipeline/run.js";
-import type { Problem } from "../pipeline/schemas.js";
+import { type Problem, totalUsage } from "../pipeline/schemas.js";
 import { ThreadPublisher } from "../slack/publisher.js";
 import { buildTranscript, readThread, type UserNames } from "../slack/thread.js";
 import type { AnalysisRecord, RecordStore } from "../store/records.js";
@@ -135,7 +135,12 @@ export function createProcessor(deps: ProcessorDeps) {
       });
       await publisher.clearError();
       deps.logger.info(
-        { runId: payload.runId, jobId: job.id, elapsedMs: result.elapsed_ms },
+        {
+          runId: payload.runId,
+          jobId: job.id,
+          elapsedMs: result.elapsed_ms,
+          tokens: totalUsage(result.usage),
+        },
         "analysis done",
       );
       return { runId: payload.runId, lenses: result.analyses.map((a) => a.lens_id) };

@@ -401,6 +401,14 @@ describe("lensbot in Slack (Claude engine through the fake API)", () => {
       triggerId: "retry-1",
     });
     await waitForDone(h, "C0LENS", root.ts);
-    expect((await h.store.runForThread("C0LENS", root.ts))?.status).toBe("done");
+    const done = await h.store.runForThread("C0LENS", root.ts);
+    expect(done?.status).toBe("done");
+    // The worker's line for the run carries its token usage (never the thread text).
+    const line = h.logged.find(
+      (l) => l.msg === "analysis done" && (l.obj as { runId?: string }).runId === done?.runId,
+    );
+    const tokens = (line?.obj as { tokens?: { calls: number; input_tokens: number } } | undefined)?.tokens;
+    expect(tokens?.calls).toBeGreaterThanOrEqual(4);
+    expect(tokens?.input_tokens).toBeGreaterThan(0);
   });
 });

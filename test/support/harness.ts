@@ -39,7 +39,7 @@ export interface Harness {
   store: RecordStore;
   app: App;
   url: string;
-  /** Every error the processor logged (tests assert on what reached the log, not the user). */
+  /** Every info and error line the processor logged (tests assert on what reached the log, not the user). */
   logged: { msg?: string; obj: object }[];
   close(): Promise<void>;
 }
@@ -60,7 +60,9 @@ export async function startHarness(
   const queue = createAnalysisQueue(redis, bullPrefix);
   const logged: Harness["logged"] = [];
   const logger = {
-    info() {},
+    info(obj: object, msg?: string) {
+      logged.push({ obj, ...(msg && { msg }) });
+    },
     warn() {},
     error(obj: object, msg?: string) {
       logged.push({ obj, ...(msg && { msg }) });
