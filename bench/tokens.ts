@@ -22,7 +22,7 @@ import { prepareProblem } from "../src/pipeline/input.js";
 import { runPipeline } from "../src/pipeline/run.js";
 import { type Problem, totalUsage } from "../src/pipeline/schemas.js";
 import { buildTranscript, type ThreadMessage } from "../src/slack/thread.js";
-import { FakeAnthropic } from "../test/fakes/anthropic.js";
+import { FakeAnthropic, type Responder } from "../test/fakes/anthropic.js";
 import { answerFor } from "../test/fakes/json-schema-sample.js";
 
 const MODEL_DELAY_MS = 200;
@@ -54,16 +54,15 @@ function threadProblem(): Problem {
   });
 }
 
+/** Every request gets a valid answer for its schema after MODEL_DELAY_MS. */
+const answer: Responder = (req) => ({
+  kind: "json",
+  value: answerFor(req.body.output_config?.format?.schema ?? {}, "A specific, well-evidenced answer."),
+  delayMs: MODEL_DELAY_MS,
+});
+
 export async function benchTokens(): Promise<Record<string, number>> {
   const fake = await FakeAnthropic.start();
-  fake.respondWith((req) => {
-    const schema = req.body.output_config?.format?.schema ?? {};
-    return {
-      kind: "json",
-      value: answerFor(schema, "A specific, well-evidenced answer."),
-      delayMs: MODEL_DELAY_MS,
-    };
-  });
   const opened = libraryOf(loadCatalogue(BUNDLED_LENSES_DIR));
   const client = new Anthropic({ apiKey: "bench", baseURL: fake.url, maxRetries: 0 });
   const problems: [string, Problem][] = [
@@ -75,14 +74,7 @@ export async function benchTokens(): Promise<Record<string, number>> {
     for (const [name, problem] of problems) {
       for (const temperature of ["cold", "warm"] as const) {
         fake.reset();
-        fake.respondWith((req) => {
-          const schema = req.body.output_config?.format?.schema ?? {};
-          return {
-            kind: "json",
-            value: answerFor(schema, "A specific, well-evidenced answer."),
-            delayMs: MODEL_DELAY_MS,
-          };
-        });
+        fake.respondWith(answer);
         // A fresh engine each time, so nothing of an earlier run is remembered but the fake's cache.
         const engine = () => createClaudeEngine({ client, catalogue: opened.catalogue });
         if (temperature === "warm") {

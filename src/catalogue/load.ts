@@ -61,23 +61,19 @@ export function loadCatalogue(dir: string): Catalogue {
     fileOf.set(lens.id, file);
   }
 
-  let modes: Mode[] = [];
-  if (!files.includes(MODES_FILE)) {
-    problems.push(`${MODES_FILE}: (file): missing`);
-  } else {
-    const parsed = ModesFileSchema.safeParse(readYaml(dir, MODES_FILE, problems));
-    if (parsed.success) modes = parsed.data;
-    else problems.push(...describeIssues(MODES_FILE, parsed.error));
-  }
-
-  let frames: Frame[] = [];
-  if (!files.includes(FRAMES_FILE)) {
-    problems.push(`${FRAMES_FILE}: (file): missing`);
-  } else {
-    const parsed = FramesFileSchema.safeParse(readYaml(dir, FRAMES_FILE, problems));
-    if (parsed.success) frames = parsed.data;
-    else problems.push(...describeIssues(FRAMES_FILE, parsed.error));
-  }
+  /** A list file (modes or frames) checked against its schema; empty, with the problems noted, when it fails. */
+  const readList = <T>(file: string, schema: z.ZodType<T[]>): T[] => {
+    if (!files.includes(file)) {
+      problems.push(`${file}: (file): missing`);
+      return [];
+    }
+    const parsed = schema.safeParse(readYaml(dir, file, problems));
+    if (parsed.success) return parsed.data;
+    problems.push(...describeIssues(file, parsed.error));
+    return [];
+  };
+  const modes: Mode[] = readList(MODES_FILE, ModesFileSchema);
+  const frames: Frame[] = readList(FRAMES_FILE, FramesFileSchema);
 
   problems.push(...checkIntegrity(lenses, modes, frames, fileOf));
   if (problems.length > 0) throw new CatalogueError(problems);
