@@ -45,8 +45,18 @@ const EnvSchema = z.object({
   LENSBOT_RECORD_TTL_DAYS: number(30, 1, 3650),
   /** Anthropic SDK retries for 408/409/429/5xx (the only retry layer for model calls). */
   LENSBOT_MODEL_RETRIES: number(2, 0, 10),
-  /** Worker concurrency (jobs at once per worker process). */
-  LENSBOT_WORKER_CONCURRENCY: number(4, 1, 64),
+  /** Worker concurrency (jobs at once per worker process): jobs mostly wait on the model. */
+  LENSBOT_WORKER_CONCURRENCY: number(16, 1, 256),
+  /** Per-step time limits (ms), sized well above a slow model's latency (a step may retry inside the SDK). */
+  LENSBOT_TIMEOUT_SUGGEST_MS: number(240_000, 1_000, 3_600_000),
+  LENSBOT_TIMEOUT_ANALYZE_MS: number(300_000, 1_000, 3_600_000),
+  LENSBOT_TIMEOUT_SYNTHESIZE_MS: number(300_000, 1_000, 3_600_000),
+  /** On SIGTERM, how long running jobs may finish before they are stopped and handed back (ms). */
+  LENSBOT_SHUTDOWN_GRACE_MS: number(20_000, 0, 600_000),
+  /** Slack Web API HTTP timeout per call (ms). */
+  LENSBOT_SLACK_TIMEOUT_MS: number(10_000, 500, 120_000),
+  /** Redis command timeout for records and enqueueing (ms); the worker's blocking connection has none. */
+  LENSBOT_REDIS_TIMEOUT_MS: number(5_000, 100, 120_000),
 });
 
 export type Config = ReturnType<typeof toConfig>;
@@ -80,6 +90,14 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
     threadTokens: env.LENSBOT_THREAD_TOKENS,
     recordTtlSeconds: env.LENSBOT_RECORD_TTL_DAYS * 86_400,
     workerConcurrency: env.LENSBOT_WORKER_CONCURRENCY,
+    timeouts: {
+      suggest: env.LENSBOT_TIMEOUT_SUGGEST_MS,
+      analyze: env.LENSBOT_TIMEOUT_ANALYZE_MS,
+      synthesize: env.LENSBOT_TIMEOUT_SYNTHESIZE_MS,
+    },
+    shutdownGraceMs: env.LENSBOT_SHUTDOWN_GRACE_MS,
+    slackTimeoutMs: env.LENSBOT_SLACK_TIMEOUT_MS,
+    redisTimeoutMs: env.LENSBOT_REDIS_TIMEOUT_MS,
   };
 }
 

@@ -13,10 +13,27 @@ export const ErrorCode = {
   ModelUnavailable: "model_unavailable",
   StepTimeout: "step_timeout",
   Cancelled: "cancelled",
+  SlackRefused: "slack_refused",
+  SlackUnavailable: "slack_unavailable",
   Internal: "internal",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * Codes that will fail the same way however often they are retried. Everything else (a model or
+ * Slack that is busy or unreachable, a step that timed out, an internal fault) is worth a retry.
+ */
+const FINAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCode.ConfigInvalid,
+  ErrorCode.CatalogueInvalid,
+  ErrorCode.UnknownLens,
+  ErrorCode.EmptyInput,
+  ErrorCode.UnreadableInput,
+  ErrorCode.ModelOutputInvalid,
+  ErrorCode.Cancelled,
+  ErrorCode.SlackRefused,
+]);
 
 /** Base class for every error lensbot throws on purpose. */
 export class LensbotError extends Error {
@@ -29,6 +46,11 @@ export class LensbotError extends Error {
     this.name = "LensbotError";
     this.code = code;
     this.detail = options.detail;
+  }
+
+  /** Whether trying again later may succeed (see FINAL). */
+  get retryable(): boolean {
+    return !FINAL.has(this.code);
   }
 }
 
@@ -110,6 +132,60 @@ export class CancelledError extends LensbotError {
   constructor(reason?: unknown) {
     super(ErrorCode.Cancelled, "The analysis was cancelled.", { cause: reason });
     this.name = "CancelledError";
+  }
+}
+
+/**
+ * Slack answers that will not change on a retry: lensbot is not in the channel, the channel is gone
+ * or archived, or Slack rejected what we sent. Others (`internal_error`, `fatal_error`,
+ * `service_unavailable`, `request_timeout`, …) are passing.
+ */
+const SLACK_FINAL = new Set([
+  "not_in_channel",
+  "channel_not_found",
+  "is_archived",
+  "invalid_blocks",
+  "invalid_blocks_format",
+  "msg_too_long",
+  "no_text",
+  "too_many_attachments",
+  "thread_not_found",
+  "message_not_found",
+  "cant_update_message",
+  "restricted_action",
+  "not_authed",
+  "invalid_auth",
+  "account_inactive",
+  "token_revoked",
+  "missing_scope",
+  "ekm_access_denied",
+  "team_access_not_granted",
+  "user_not_found",
+]);
+
+/**
+ * Slack refused or could not take a Web API call. `slackError` is Slack's error string (for
+ * platform errors); the message for people says what to do, never Slack's raw answer.
+ */
+export class SlackError extends LensbotError {
+  readonly slackError: string | undefined;
+  readonly method: string;
+  constructor(method: string, slackError: string | undefined, cause: unknown) {
+    const final = slackError !== undefined && SLACK_FINAL.has(slackError);
+    super(
+      final ? ErrorCode.SlackRefused : ErrorCode.SlackUnavailable,
+      slackError === "not_in_channel" || slackError === "channel_not_found"
+        ? "I cannot post in this conversation. Invite me first (`/invite @lensbot`) and try again."
+        : slackError === "is_archived"
+          ? "This channel is archived, so I cannot post in it."
+          : final
+            ? "Slack refused one of my messages."
+            : "Slack could not be reached just now.",
+      { cause, detail: { method, slackError } },
+    );
+    this.name = "SlackError";
+    this.slackError = slackError;
+    this.method = method;
   }
 }
 

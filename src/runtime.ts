@@ -1,19 +1,31 @@
 import { WebClient } from "@slack/web-api";
-import type { Worker } from "bullmq";
 import { Redis } from "ioredis";
+import { AnalyseThread } from "./app/analyse.js";
 import { openCatalogue } from "./catalogue/snapshot.js";
 import { type Config, loadConfig, requireSlack } from "./config.js";
 import { createEngine, defaultEngineName } from "./engines/index.js";
 import { createLogger, type Logger } from "./logger.js";
-import { createProcessor } from "./queue/processor.js";
+import { createFailedHandler, createProcessor } from "./queue/processor.js";
 import { createAnalysisQueue, createAnalysisWorker } from "./queue/queue.js";
 import { createSlackApp } from "./slack/app.js";
 import { UserNames } from "./slack/thread.js";
 import { RecordStore } from "./store/records.js";
 
-/** Redis connection for BullMQ and records; `maxRetriesPerRequest: null` as BullMQ workers require. */
-export function connectRedis(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
+/**
+ * Redis connections, one per use:
+ * - `worker`: BullMQ's blocking connection (`maxRetriesPerRequest: null`, as its workers require);
+ * - `commands`: records and enqueueing, with a command timeout and no offline queue, so a call
+ *   made while Redis is away fails at once instead of landing later, after the user was told
+ *   it failed.
+ */
+export function connectRedis(url: string, use: "worker" | "commands", commandTimeoutMs = 5_000): Redis {
+  return use === "worker"
+    ? new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true })
+    : new Redis(url, {
+        maxRetriesPerRequest: 1,
+        enableOfflineQueue: false,
+        commandTimeout: commandTimeoutMs,
+      });
 }
 
 export interface Running {
@@ -24,6 +36,9 @@ export interface Running {
 /**
  * Starts what this process runs: the Bolt app (HTTP on `config.port`, or Socket Mode), a worker,
  * or both. Everything is built from config and passed in; nothing is created at import time.
+ * `close()` stops taking work, lets running jobs finish for `config.shutdownGraceMs`, then stops
+ * the rest (they are handed back to the queue and continue from their checkpoints elsewhere),
+ * and closes every connection.
  */
 export async function start(
   config: Config,
@@ -33,23 +48,26 @@ export async function start(
   const slack = requireSlack(config);
   const opened = openCatalogue(config.lensesDir);
   const { catalogue, index } = opened;
-  const redis = connectRedis(config.redisUrl);
+  const redis = connectRedis(config.redisUrl, "commands", config.redisTimeoutMs);
   const store = new RecordStore(redis, { ttlSeconds: config.recordTtlSeconds });
   const queue = createAnalysisQueue(redis);
   const closers: (() => Promise<unknown>)[] = [];
   let port: number | undefined;
+  let shuttingDown = false;
 
-  let worker: Worker | undefined;
   if (roles.worker) {
-    // The worker's client rejects rate-limited calls so the publisher waits out Retry-After itself.
+    // No retries inside the client: a post whose answer was lost is looked for in the thread
+    // before it is sent again (see ThreadPublisher), and anything else fails the attempt.
+    // Rate limits surface to the publisher, which waits out Retry-After itself.
     const client = new WebClient(slack.botToken, {
       ...(slack.apiUrl && { slackApiUrl: slack.apiUrl }),
       rejectRateLimitedCalls: true,
-      retryConfig: { retries: 2, factor: 2, minTimeout: 500 },
+      retryConfig: { retries: 0 },
+      timeout: config.slackTimeoutMs,
     });
     const auth = await client.auth.test();
     const engine = createEngine(defaultEngineName(config), config, opened);
-    const processor = createProcessor({
+    const analyse = new AnalyseThread({
       client,
       store,
       catalogue,
@@ -60,13 +78,27 @@ export async function start(
       maxProblemChars: config.maxProblemChars,
       threadTokens: config.threadTokens,
       concurrency: config.concurrency,
+      timeouts: config.timeouts,
       logger,
     });
-    worker = createAnalysisWorker(connectRedis(config.redisUrl), processor, {
+    const deps = { analyse, store, logger, shuttingDown: () => shuttingDown };
+    const workerRedis = connectRedis(config.redisUrl, "worker");
+    const worker = createAnalysisWorker(workerRedis, createProcessor(deps), {
       concurrency: config.workerConcurrency,
     });
+    const onFailed = createFailedHandler(deps);
+    worker.on("failed", (job, err) => void onFailed(job, err).catch(() => {}));
     worker.on("error", (err) => logger.error({ err }, "worker error"));
-    closers.push(() => worker?.close() ?? Promise.resolve());
+    closers.push(async () => {
+      const closing = worker.close();
+      const grace = new Promise<"late">((r) => setTimeout(() => r("late"), config.shutdownGraceMs).unref());
+      if ((await Promise.race([closing, grace])) === "late") {
+        logger.info({}, "stopping running jobs; they are handed back and resume elsewhere");
+        worker.cancelAllJobs("shutdown");
+        await closing;
+      }
+      await workerRedis.quit().catch(() => workerRedis.disconnect());
+    });
     logger.info({ engine: engine.name, concurrency: config.workerConcurrency }, "worker started");
   }
 
@@ -76,10 +108,12 @@ export async function start(
       ...(slack.signingSecret && { signingSecret: slack.signingSecret }),
       ...(slack.appToken && { appToken: slack.appToken }),
       ...(slack.apiUrl && { apiUrl: slack.apiUrl }),
+      apiTimeoutMs: config.slackTimeoutMs,
       queue,
       store,
       catalogue,
       logger,
+      maxProblemChars: config.maxProblemChars,
     });
     const server = await app.start(config.port);
     const address = slack.appToken ? undefined : (server as { address?: () => unknown }).address?.();
@@ -94,27 +128,32 @@ export async function start(
   return {
     ...(port !== undefined && { port }),
     async close() {
+      shuttingDown = true;
       for (const close of closers) await close();
       await queue.close();
-      redis.disconnect();
+      await redis.quit().catch(() => redis.disconnect());
     },
   };
 }
 
-/** Runs until SIGTERM or SIGINT, then closes gracefully (running jobs finish first). */
-export async function runUntilSignal(running: Running, logger: Logger): Promise<void> {
+/**
+ * Runs until SIGTERM or SIGINT, then closes gracefully (see `start`). A second signal, or a close
+ * that hangs past the grace period plus 30 s, exits at once.
+ */
+export async function runUntilSignal(running: Running, logger: Logger, graceMs = 20_000): Promise<void> {
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) process.exit(1);
     stopping = true;
     logger.info({ signal }, "shutting down");
-    const force = setTimeout(() => process.exit(1), 30_000);
+    const force = setTimeout(() => process.exit(1), graceMs + 30_000);
     force.unref();
     await running.close();
+    logger.info({}, "shut down");
     process.exit(0);
   };
-  process.once("SIGTERM", () => void stop("SIGTERM"));
-  process.once("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
 }
 
 /**
@@ -131,7 +170,7 @@ export async function main(roles: { app: boolean; worker: boolean }): Promise<vo
   }
   const logger = createLogger(config.logLevel);
   try {
-    await runUntilSignal(await start(config, logger, roles), logger);
+    await runUntilSignal(await start(config, logger, roles), logger, config.shutdownGraceMs);
   } catch (err) {
     logger.fatal({ err: err instanceof Error ? err.message : String(err) }, "lensbot could not start");
     process.exit(1);

@@ -4,7 +4,14 @@ import type { Lens } from "../catalogue/schema.js";
 import type { CatalogueIndex } from "../catalogue/search.js";
 import { CancelledError, StepTimeoutError } from "../errors.js";
 import type { Engine, Sink, StepContext } from "./ports.js";
-import type { AnalysisResult, CallUsage, LensAnalysis, ModeSuggestion, Problem } from "./schemas.js";
+import type {
+  AnalysisResult,
+  CallUsage,
+  LensAnalysis,
+  ModeSuggestion,
+  Problem,
+  Synthesis,
+} from "./schemas.js";
 
 /** Per-step time limits in ms. */
 export interface StepTimeouts {
@@ -22,15 +29,23 @@ export interface RunOptions {
   engine: Engine;
   sink?: Sink;
   signal?: AbortSignal;
-  /** Lens ids chosen by the user; skips the engine's lens choice. Must exist in the catalogue. */
+  /**
+   * Lens ids chosen by the user (must exist in the catalogue): without a saved suggestion they
+   * replace the engine's choice; with one, they are added to it (a follow-up such as "apply lens").
+   */
   lensIds?: string[];
   /**
-   * Analyses finished in an earlier run of the same problem (e.g. before "apply another lens"):
-   * their lenses are not analysed again, but they are passed to the sink and the synthesis.
+   * What earlier attempts or runs of this problem already saved (checkpoints): a saved step is not
+   * run again, but its result still goes to the sink. A saved synthesis is kept only when it
+   * covers exactly the run's analyses and no lens was analysed now.
    */
-  previous?: LensAnalysis[];
-  /** The earlier suggestion to keep (with `previous`); otherwise one is made. */
-  previousSuggestion?: ModeSuggestion;
+  saved?: {
+    suggestion?: ModeSuggestion;
+    analyses?: LensAnalysis[];
+    synthesis?: Synthesis;
+    /** The lens ids the saved synthesis covers. */
+    synthesisOf?: string[];
+  };
   /** How many lens analyses run at once. Default 4. */
   concurrency?: number;
   timeouts?: Partial<StepTimeouts>;
@@ -89,14 +104,15 @@ export async function runPipeline(options: RunOptions): Promise<AnalysisResult> 
   const recordUsage = (u: CallUsage) => usage.push(u);
   const ranking = index.rank([problem.text, problem.context ?? ""].join("\n"));
 
+  const saved = options.saved ?? {};
   let suggestion: ModeSuggestion;
-  if (options.previousSuggestion && options.lensIds) {
-    const known = new Set(options.previousSuggestion.lenses.map((l) => l.id));
-    const added = options.lensIds
+  if (saved.suggestion) {
+    const known = new Set(saved.suggestion.lenses.map((l) => l.id));
+    const added = (options.lensIds ?? [])
       .filter((id) => !known.has(id))
       .map((id) => catalogue.require(id))
       .map((l) => ({ id: l.id, name: l.name, match_score: 1, reason: "Added by you." }));
-    suggestion = { ...options.previousSuggestion, lenses: [...options.previousSuggestion.lenses, ...added] };
+    suggestion = { ...saved.suggestion, lenses: [...saved.suggestion.lenses, ...added] };
   } else if (options.lensIds && options.lensIds.length > 0) {
     const chosen = options.lensIds.map((id) => catalogue.require(id));
     const modes = ranking.modes.slice(0, 2).map((m) => ({
@@ -118,12 +134,17 @@ export async function runPipeline(options: RunOptions): Promise<AnalysisResult> 
   const limit = pLimit(Math.max(1, options.concurrency ?? 4));
   const failures: AnalysisResult["failures"] = [];
   const errors: Error[] = [];
-  const done = new Map((options.previous ?? []).map((a) => [a.lens_id, a]));
+  const done = new Map((saved.analyses ?? []).map((a) => [a.lens_id, a]));
+  let analysedNow = 0;
   const settled = await Promise.all(
     runLenses.map((lens) =>
       limit(async (): Promise<LensAnalysis | undefined> => {
         const earlier = done.get(lens.id);
-        if (earlier) return earlier;
+        if (earlier) {
+          await sink.lensDone?.(earlier);
+          return earlier;
+        }
+        analysedNow++;
         await sink.lensStarted?.(lens);
         try {
           const analysis = await step(
@@ -149,10 +170,18 @@ export async function runPipeline(options: RunOptions): Promise<AnalysisResult> 
   const analyses = settled.filter((a): a is LensAnalysis => a !== undefined);
   if (analyses.length === 0 && errors[0]) throw errors[0];
 
-  await sink.synthesisStarted?.();
-  const synthesis = await step("synthesize_solution", timeouts.synthesize, signal, recordUsage, (ctx) =>
-    engine.synthesize({ problem, suggestion, analyses, ranking }, ctx),
-  );
+  const ids = analyses.map((a) => a.lens_id);
+  const covers = (of: readonly string[] | undefined) =>
+    of !== undefined && of.length === ids.length && of.every((id) => ids.includes(id));
+  let synthesis: Synthesis;
+  if (saved.synthesis && analysedNow === 0 && covers(saved.synthesisOf)) {
+    synthesis = saved.synthesis;
+  } else {
+    await sink.synthesisStarted?.();
+    synthesis = await step("synthesize_solution", timeouts.synthesize, signal, recordUsage, (ctx) =>
+      engine.synthesize({ problem, suggestion, analyses, ranking }, ctx),
+    );
+  }
   await sink.synthesis?.(synthesis);
 
   return {

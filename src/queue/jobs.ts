@@ -32,6 +32,8 @@ export const AnalysisJobSchema = z.object({
   readThread: z.boolean(),
   /** Lens ids to apply instead of suggested ones (apply_lens adds one to an earlier run). */
   lensIds: z.array(z.string()).optional(),
+  /** Notes for the person about the input, e.g. that an over-long question was cut. */
+  notes: z.array(z.string()).optional(),
   /** When the trigger arrived, ms since the epoch. */
   requestedAt: z.number().int().nonnegative(),
 });

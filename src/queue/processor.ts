@@ -1,172 +1,132 @@
-import type { WebClient } from "@slack/web-api";
-import { type Job, UnrecoverableError } from "bullmq";
-import type { Catalogue } from "../catalogue/catalogue.js";
-import type { CatalogueIndex } from "../catalogue/search.js";
-import { ErrorCode, LensbotError } from "../errors.js";
-import { prepareProblem } from "../pipeline/input.js";
-import type { Engine } from "../pipeline/ports.js";
-import { runPipeline } from "../pipeline/run.js";
-import { type Problem, totalUsage } from "../pipeline/schemas.js";
-import { ThreadPublisher } from "../slack/publisher.js";
-import { buildTranscript, readThread, type UserNames } from "../slack/thread.js";
-import type { AnalysisRecord, RecordStore } from "../store/records.js";
+import { DelayedError, type Job, UnrecoverableError, WaitingError } from "bullmq";
+import type { AnalyseThread } from "../app/analyse.js";
+import { CancelledError, ErrorCode, LensbotError } from "../errors.js";
+import type { RecordStore } from "../store/records.js";
 import { type AnalysisJob, AnalysisJobSchema } from "./jobs.js";
+import { retryDelay } from "./queue.js";
 
 /** What the processor needs; built once per worker process. */
 export interface ProcessorDeps {
-  client: WebClient;
+  analyse: AnalyseThread;
   store: RecordStore;
-  catalogue: Catalogue;
-  index: CatalogueIndex;
-  engine: Engine;
-  names: UserNames;
-  /** The bot's own bot_id, so its earlier cards are summarised in transcripts. */
-  ownBotId?: string;
-  maxProblemChars: number;
-  threadTokens: number;
-  concurrency: number;
   logger: { info(o: object, msg?: string): void; error(o: object, msg?: string): void };
+  /** True once the process is shutting down: a cancelled job is handed back, not failed. */
+  shuttingDown?: () => boolean;
   now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
-}
-
-const THREAD_QUESTION = "What is going wrong in this thread, and what should the team do next?";
-
-/** Error codes that will fail the same way on every attempt: no BullMQ retry. */
-const FINAL_CODES: ReadonlySet<string> = new Set([
-  ErrorCode.ModelOutputInvalid,
-  ErrorCode.ModelUnavailable, // the SDK already retried 429/5xx with backoff
-  ErrorCode.EmptyInput,
-  ErrorCode.UnknownLens,
-  ErrorCode.ConfigInvalid,
-]);
-
-/** A message for people: the coded message when we have one, never raw error text. */
-function userMessage(err: unknown): string {
-  if (err instanceof LensbotError && err.code !== ErrorCode.Internal) return err.message;
-  return "Something went wrong while analysing this thread.";
-}
-
-async function buildProblem(deps: ProcessorDeps, job: AnalysisJob): Promise<Problem> {
-  if (!job.readThread) return prepareProblem(job.question, { maxChars: deps.maxProblemChars });
-  const messages = await readThread(deps.client, job.channel, job.threadTs);
-  const userIds = [
-    ...new Set(
-      messages.flatMap((m) => [m.user, ...[...m.text.matchAll(/<@([UW][A-Z0-9]+)/g)].map((x) => x[1])]),
-    ),
-  ];
-  const names = new Map<string, string>();
-  for (const id of userIds) if (id) names.set(id, await deps.names.name(id));
-  const transcript = buildTranscript(messages, names, {
-    budgetTokens: deps.threadTokens,
-    ...(deps.ownBotId && { ownBotId: deps.ownBotId }),
-  });
-  const question = job.question.trim() || THREAD_QUESTION;
-  return prepareProblem(question, {
-    maxChars: deps.maxProblemChars,
-    context: transcript.text,
-    notes: transcript.notes,
-  });
+  /** How long a run's lock lasts without renewal (ms); follow-ups of a locked run wait. Default 30 s. */
+  runLockMs?: number;
+  /** How long a follow-up waits before it looks again whether its run is free (ms). Default 2 s. */
+  busyRunDelayMs?: number;
+  /** The delay before a retry (ms), as the worker's backoff computes it; default `retryDelay`. */
+  retryDelay?: (attempt: number, err: unknown) => number;
 }
 
 /**
- * Builds the BullMQ processor for analysis jobs: validate the payload, read the thread if asked,
- * run the lens pipeline with a ThreadPublisher as sink, and keep the record in Redis.
- *
- * Errors that cannot succeed on retry become `UnrecoverableError`. On the last attempt the thread
- * gets an error card with a reference id and a Retry button; the detail goes only to the log.
+ * The BullMQ processor for analysis jobs: a thin adapter around the `AnalyseThread` use case.
+ * - Parses the payload (an invalid one fails at once).
+ * - Serialises the jobs of one run: a job whose run is held by another job is moved back to
+ *   delayed and looks again shortly, so follow-ups (apply lens, retry, a second trigger) queue
+ *   behind the running job and extend what it saved.
+ * - Passes BullMQ's AbortSignal down. A job cancelled because the worker is shutting down is
+ *   handed back to the queue (it continues from its checkpoints elsewhere), not failed.
+ * - Decides about retries in one place: a retryable error is thrown for BullMQ's backoff (and
+ *   the thread says a retry is coming); a final one, or the last attempt, posts the error card.
  */
 export function createProcessor(deps: ProcessorDeps) {
   const now = deps.now ?? Date.now;
-  return async (job: Job): Promise<{ runId: string; lenses: string[] }> => {
+  const lockMs = deps.runLockMs ?? 30_000;
+  return async (
+    job: Job,
+    token?: string,
+    signal?: AbortSignal,
+  ): Promise<{ runId: string; lenses: string[] }> => {
     const parsed = AnalysisJobSchema.safeParse(job.data);
     if (!parsed.success) {
       deps.logger.error({ jobId: job.id, issues: parsed.error.issues }, "invalid analysis job payload");
       throw new UnrecoverableError("invalid job payload");
     }
     const payload = parsed.data;
-    const target = { runId: payload.runId, channel: payload.channel, threadTs: payload.threadTs };
-    const publisher = new ThreadPublisher(
-      {
-        client: deps.client,
-        store: deps.store,
-        catalogue: deps.catalogue,
-        ...(deps.sleep && { sleep: deps.sleep }),
-      },
-      target,
+    const owner = token ?? `${job.id}:${job.attemptsMade}`;
+    if (!(await deps.store.lockRun(payload.runId, owner, lockMs))) {
+      await job.moveToDelayed(now() + (deps.busyRunDelayMs ?? 2_000), token);
+      throw new DelayedError();
+    }
+    const renew = setInterval(
+      () => void deps.store.lockRun(payload.runId, owner, lockMs).catch(() => {}),
+      lockMs / 3,
     );
-    const initial = (): AnalysisRecord => ({
-      ...target,
-      requester: payload.userId,
-      job: payload,
-      analyses: [],
-      status: "queued",
-      createdAt: payload.requestedAt,
-      updatedAt: now(),
-    });
-
     try {
-      const earlier = await deps.store.getRun(payload.runId);
-      const extending = payload.trigger === "apply_lens" && earlier?.suggestion !== undefined;
-      if (!extending) publisher.progress(() => ({ phase: "suggesting", lenses: [] }));
-      const problem = extending && earlier?.problem ? earlier.problem : await buildProblem(deps, payload);
-      await deps.store.updateRun(payload.runId, initial, (r) => {
-        r.status = "running";
-        r.problem = problem;
+      const result = await deps.analyse.run(payload, {
+        owner,
+        signal: signal ?? new AbortController().signal,
       });
-
-      const result = await runPipeline({
-        problem,
-        catalogue: deps.catalogue,
-        index: deps.index,
-        engine: deps.engine,
-        sink: publisher.sink(problem.notes),
-        concurrency: deps.concurrency,
-        ...(payload.lensIds && { lensIds: payload.lensIds }),
-        ...(extending && earlier && { previous: earlier.analyses, previousSuggestion: earlier.suggestion }),
-      });
-
-      await publisher.drain();
-      await deps.store.updateRun(payload.runId, initial, (r) => {
-        r.status = "done";
-        r.suggestion = result.suggestion;
-        r.analyses = result.analyses;
-        r.synthesis = result.synthesis;
-      });
-      await publisher.clearError();
-      deps.logger.info(
-        {
-          runId: payload.runId,
-          jobId: job.id,
-          elapsedMs: result.elapsed_ms,
-          tokens: totalUsage(result.usage),
-        },
-        "analysis done",
-      );
       return { runId: payload.runId, lenses: result.analyses.map((a) => a.lens_id) };
     } catch (err) {
-      await publisher.drain().catch(() => {}); // no stale posts may race a retry or the error card
-      const final =
-        err instanceof UnrecoverableError ||
-        (err instanceof LensbotError && FINAL_CODES.has(err.code)) ||
-        job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (err instanceof CancelledError && deps.shuttingDown?.()) {
+        deps.logger.info({ runId: payload.runId, jobId: job.id }, "handed back at shutdown");
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      const attempts = job.opts.attempts ?? 1;
+      const retryable = !(err instanceof LensbotError) || err.retryable;
+      const final = !retryable || job.attemptsMade + 1 >= attempts;
       deps.logger.error(
-        { err, runId: payload.runId, jobId: job.id, attempt: job.attemptsMade + 1, final },
+        {
+          err,
+          runId: payload.runId,
+          team: payload.teamId,
+          channel: payload.channel,
+          jobId: job.id,
+          attempt: job.attemptsMade + 1,
+          final,
+        },
         "analysis failed",
       );
       if (final) {
-        try {
-          await publisher.error(payload.runId, userMessage(err));
-          await publisher.failed("See the message below.");
-          await deps.store.updateRun(payload.runId, initial, (r) => {
-            r.status = "failed";
-          });
-        } catch (postErr) {
-          deps.logger.error({ err: postErr, runId: payload.runId }, "could not post the failure message");
-        }
-        if (!(err instanceof UnrecoverableError)) throw new UnrecoverableError(userMessage(err));
+        await failRun(deps, payload, err, owner);
+        throw new UnrecoverableError(err instanceof Error ? err.message : String(err));
       }
+      const delay = (deps.retryDelay ?? retryDelay)(job.attemptsMade + 1, err);
+      const note =
+        err instanceof LensbotError && err.code === ErrorCode.ModelUnavailable
+          ? `The model service is busy; retrying in ${Math.round(delay / 1000)} s.`
+          : `Something failed on the way; retrying in ${Math.round(delay / 1000)} s.`;
+      await deps.analyse.willRetry(payload, owner, note).catch(() => {});
       throw err;
+    } finally {
+      clearInterval(renew);
+      await deps.store.unlockRun(payload.runId, owner).catch(() => {});
     }
+  };
+}
+
+/** Posts the error card for a run that failed for good; a failure to post is only logged. */
+async function failRun(deps: ProcessorDeps, job: AnalysisJob, err: unknown, owner: string): Promise<void> {
+  try {
+    await deps.analyse.fail(job, err, owner);
+  } catch (postErr) {
+    deps.logger.error({ err: postErr, runId: job.runId }, "could not post the failure message");
+  }
+}
+
+/**
+ * For the worker's `failed` event: a job that failed without the processor finishing it (it
+ * stalled past `maxStalledCount`, or its worker died on the last attempt) still gets its error
+ * card and a failed record. Runs the processor already failed are left alone.
+ */
+export function createFailedHandler(deps: ProcessorDeps) {
+  return async (job: Job | undefined, err: Error): Promise<void> => {
+    if (!job) return;
+    const parsed = AnalysisJobSchema.safeParse(job.data);
+    if (!parsed.success) return;
+    // The event also fires for attempts that will be retried; only a job that stays failed counts.
+    if ((await job.getState().catch(() => "unknown")) !== "failed") return;
+    const run = await deps.store.getRun(parsed.data.runId).catch(() => undefined);
+    if (!run || run.status === "failed" || run.status === "done") return;
+    deps.logger.error(
+      { err: err.message, runId: parsed.data.runId, jobId: job.id },
+      "analysis failed outside the processor",
+    );
+    await failRun(deps, parsed.data, err, `failed:${job.id}`);
   };
 }

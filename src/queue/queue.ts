@@ -1,21 +1,44 @@
 import { type ConnectionOptions, type Job, Queue, Worker } from "bullmq";
+import { ErrorCode, LensbotError } from "../errors.js";
 import { ANALYSIS_QUEUE, type AnalysisJob, AnalysisJobSchema } from "./jobs.js";
 
-/** Attempts per job: covers worker crashes, stalls and Slack or Redis hiccups (model calls retry in the SDK). */
-export const JOB_ATTEMPTS = 3;
+/**
+ * Attempts per job. Retries live here, one layer per kind of call: the Anthropic SDK retries a
+ * model call (408/409/429/5xx) a couple of times within seconds; when the model service stays
+ * busy, the job is retried here over minutes (see `retryDelay`), from its checkpoints. Slack
+ * calls are not retried by the Web API client; a failed one fails the attempt.
+ */
+export const JOB_ATTEMPTS = 6;
+
+/**
+ * How long to wait before attempt `attempt + 1` (ms): a busy or unreachable model service backs
+ * off from 10 s, doubling, up to 5 minutes (an outage of several minutes is ridden out without
+ * anyone pressing Retry); anything else from 2 s, doubling, up to 1 minute.
+ */
+export function retryDelay(attempt: number, err: unknown): number {
+  const model =
+    err instanceof LensbotError &&
+    (err.code === ErrorCode.ModelUnavailable || err.code === ErrorCode.StepTimeout);
+  const base = model ? 10_000 : 2_000;
+  return Math.min(base * 2 ** Math.max(0, attempt - 1), model ? 300_000 : 60_000);
+}
 
 /**
  * The analysis queue. Jobs are deduplicated by `jobId` (see `dedupeKey`): adding a job whose id
  * is still present is a no-op, which is how Slack's event retries never run twice. Finished jobs
  * are kept for a day (so late duplicates are still recognised), failed ones for a week.
  */
-export function createAnalysisQueue(connection: ConnectionOptions, prefix = "bull"): Queue {
+export function createAnalysisQueue(
+  connection: ConnectionOptions,
+  prefix = "bull",
+  options: { attempts?: number } = {},
+): Queue {
   return new Queue(ANALYSIS_QUEUE, {
     connection,
     prefix,
     defaultJobOptions: {
-      attempts: JOB_ATTEMPTS,
-      backoff: { type: "exponential", delay: 2_000 },
+      attempts: options.attempts ?? JOB_ATTEMPTS,
+      backoff: { type: "lensbot" },
       removeOnComplete: { age: 86_400, count: 10_000 },
       removeOnFail: { age: 7 * 86_400 },
     },
@@ -31,18 +54,33 @@ export async function enqueueAnalysis(queue: Queue, jobId: string, payload: Anal
   await queue.add(payload.trigger, AnalysisJobSchema.parse(payload), { jobId });
 }
 
-/** Starts a worker on the analysis queue. Close it with `worker.close()` (waits for running jobs). */
+/**
+ * Starts a worker on the analysis queue. Close it with `worker.close()` (waits for running jobs).
+ * Jobs mostly wait on the model, so one process runs many at once (`concurrency`, default 16).
+ */
 export function createAnalysisWorker(
   connection: ConnectionOptions,
-  processor: (job: Job) => Promise<unknown>,
-  options: { concurrency?: number; prefix?: string } = {},
+  processor: (job: Job, token?: string, signal?: AbortSignal) => Promise<unknown>,
+  options: {
+    concurrency?: number;
+    prefix?: string;
+    stalledIntervalMs?: number;
+    lockDurationMs?: number;
+    /** Delay before the next attempt (ms); default `retryDelay`. */
+    retryDelay?: (attempt: number, err: unknown) => number;
+  } = {},
 ): Worker {
+  const delay = options.retryDelay ?? retryDelay;
   return new Worker(ANALYSIS_QUEUE, processor, {
     connection,
     prefix: options.prefix ?? "bull",
-    concurrency: options.concurrency ?? 4,
+    concurrency: options.concurrency ?? 16,
     // Long model calls must not look like stalls: renew the lock well within its duration.
-    lockDuration: 60_000,
+    lockDuration: options.lockDurationMs ?? 60_000,
+    ...(options.stalledIntervalMs && { stalledInterval: options.stalledIntervalMs }),
     maxStalledCount: 2,
+    settings: {
+      backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => delay(attemptsMade, err),
+    },
   });
 }

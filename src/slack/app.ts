@@ -1,13 +1,23 @@
 import { randomUUID } from "node:crypto";
-import { App, type BlockAction, type ButtonAction, LogLevel, type MessageShortcut } from "@slack/bolt";
+import {
+  App,
+  type BlockAction,
+  type ButtonAction,
+  LogLevel,
+  type MessageShortcut,
+  type RespondFn,
+} from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
 import type { Queue } from "bullmq";
 import type { Catalogue } from "../catalogue/catalogue.js";
+import { SlackError } from "../errors.js";
+import { truncateMiddle } from "../pipeline/input.js";
 import { type AnalysisJob, dedupeKey, type Trigger } from "../queue/jobs.js";
 import { enqueueAnalysis } from "../queue/queue.js";
-import type { RecordStore } from "../store/records.js";
+import type { AnalysisRecord, RecordStore } from "../store/records.js";
 import { type LensButtonValue, rootMessage } from "./blocks/cards.js";
 import { ThreadPublisher } from "./publisher.js";
+import { decodeMrkdwn } from "./thread.js";
 
 export interface SlackAppOptions {
   botToken: string;
@@ -16,6 +26,9 @@ export interface SlackAppOptions {
   appToken?: string;
   /** Web API base URL, e.g. `http://127.0.0.1:4000/api/` for a loopback fake. */
   apiUrl?: string;
+  /** Web API HTTP timeout per call (ms). Default 10 s. */
+  apiTimeoutMs?: number;
+  /** The producer side of the queue (its Redis connection must not queue commands while offline). */
   queue: Queue;
   store: RecordStore;
   catalogue: Catalogue;
@@ -24,8 +37,12 @@ export interface SlackAppOptions {
     warn(o: object, msg?: string): void;
     error(o: object, msg?: string): void;
   };
+  /** The longest problem text kept (characters); longer ones are cut in the middle, with a note. */
+  maxProblemChars?: number;
   /** How long a listener waits for Redis before telling the user the queue is unavailable (ms). */
   enqueueTimeoutMs?: number;
+  /** Repeated message shortcuts on one thread within this window (ms) start one run. Default 60 s. */
+  shortcutWindowMs?: number;
   now?: () => number;
 }
 
@@ -35,14 +52,14 @@ export const USAGE =
 
 const MENTION = /<@[UW][A-Z0-9]+(?:\|[^>]*)?>/g;
 
-/** What to tell the person when a run could not even be started. */
+/** User text from Slack (entities escaped, links and mentions in angle brackets) as plain text, decoded once here. */
+const decodeSlackText = (text: string) => decodeMrkdwn(text, new Map());
+/** How long a delivery or click is remembered, to drop Slack's retries and double clicks (ms). */
+const TRIGGER_TTL_MS = 24 * 3600_000;
+
+/** What to tell the person when a run could not even be started (never raw error text). */
 function startFailureMessage(err: unknown, ref: string): string {
-  const slackError = (err as { data?: { error?: string } }).data?.error;
-  if (slackError === "not_in_channel" || slackError === "channel_not_found") {
-    return "I cannot post in this conversation. Invite me first (`/invite @lensbot`) and try again.";
-  }
-  if (slackError)
-    return `Sorry, Slack refused my message (${slackError}); please try again (reference ${ref}).`;
+  if (err instanceof SlackError) return `${err.message} (reference ${ref})`;
   return `Sorry, I could not start that analysis: my queue is not reachable right now. Please try again in a minute (reference ${ref}).`;
 }
 
@@ -54,67 +71,116 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Where an interaction happened, as Slack reports it; undefined parts are unknown. */
+interface Place {
+  team?: string;
+  channel?: string;
+  threadTs?: string;
+}
+
+/** Whether an interaction in `place` may act on `record`: same team, channel and thread. */
+function sameThread(record: AnalysisRecord, place: Place): boolean {
+  return (
+    (record.team ?? "") === (place.team ?? "") &&
+    record.channel === place.channel &&
+    place.threadTs !== undefined &&
+    record.threadTs === place.threadTs
+  );
+}
+
 /**
  * The Bolt app: `/lens`, @mentions, the message shortcut, DMs and the card buttons. Listeners
  * ack at once, validate, post a root or status message, enqueue a job and return; they never
  * call the model. Over HTTP, Bolt's receiver verifies Slack's request signature and timestamp.
+ * Every button is checked against the run it names (team, channel, thread) before anything
+ * happens; a malformed payload is acknowledged and ignored.
  */
 export function createSlackApp(options: SlackAppOptions): App {
   const { queue, store, catalogue, logger } = options;
   const now = options.now ?? Date.now;
   const enqueueTimeout = options.enqueueTimeoutMs ?? 2_000;
+  const maxChars = options.maxProblemChars ?? 16_000;
   const socketMode = Boolean(options.appToken);
   const app = new App({
     token: options.botToken,
     ...(socketMode
       ? { socketMode: true, appToken: options.appToken }
       : { signingSecret: options.signingSecret ?? "", processBeforeResponse: false }),
-    ...(options.apiUrl && { clientOptions: { slackApiUrl: options.apiUrl } }),
+    clientOptions: {
+      ...(options.apiUrl && { slackApiUrl: options.apiUrl }),
+      timeout: options.apiTimeoutMs ?? 10_000,
+    },
     logLevel: LogLevel.WARN,
   });
 
   const publisherFor = (client: WebClient, runId: string, channel: string, threadTs: string) =>
-    new ThreadPublisher({ client, store, catalogue }, { runId, channel, threadTs });
+    new ThreadPublisher(
+      { client, store, catalogue, owner: `listener:${runId}` },
+      { runId, channel, threadTs },
+    );
 
-  const tellUser = async (
-    client: WebClient,
-    channel: string,
-    user: string,
+  /**
+   * Tells one person something only they see: through `respond` (the interaction's response_url,
+   * which works even where lensbot is not a member) when there is one, else chat.postEphemeral.
+   */
+  const tell = async (
+    to: { client: WebClient; respond?: RespondFn; channel?: string; user?: string; threadTs?: string },
     text: string,
-    threadTs?: string,
   ) => {
     try {
-      await client.chat.postEphemeral({ channel, user, text, ...(threadTs && { thread_ts: threadTs }) });
+      if (to.respond) await to.respond({ response_type: "ephemeral", replace_original: false, text });
+      else if (to.channel && to.user) {
+        await to.client.chat.postEphemeral({
+          channel: to.channel,
+          user: to.user,
+          text,
+          ...(to.threadTs && { thread_ts: to.threadTs }),
+        });
+      }
     } catch (err) {
-      logger.warn({ err, channel }, "could not send an ephemeral message");
+      logger.warn(
+        { err: (err as Error).message, channel: to.channel },
+        "could not send an ephemeral message",
+      );
     }
   };
 
+  /** Caps the question at the problem limit, with a note for the thread. */
+  const capped = (question: string): { question: string; notes?: string[] } => {
+    const { text, note } = truncateMiddle(question, maxChars);
+    return note ? { question: text, notes: [note] } : { question: text };
+  };
+
   /**
-   * Starts a run once per trigger: claims it in Redis, posts the root (for /lens) and the status
-   * message, then enqueues the job. Returns false for a duplicate delivery.
+   * Starts a run once per trigger: drops duplicate deliveries, posts the root (for /lens) and
+   * the status message, then enqueues the job. Any failure reaches the person.
    */
   async function startRun(
     client: WebClient,
-    run: Omit<AnalysisJob, "runId" | "threadTs" | "requestedAt"> & { jobKey: string; threadTs?: string },
+    respond: RespondFn | undefined,
+    run: Omit<AnalysisJob, "runId" | "threadTs" | "requestedAt"> & { runId: string; threadTs?: string },
   ): Promise<void> {
-    const runId = run.jobKey;
+    const { runId } = run;
     let publisher: ThreadPublisher | undefined;
     try {
-      if (!(await withTimeout(store.claimSlot(runId, "start"), enqueueTimeout, "Redis"))) return; // a duplicate delivery
+      if (!(await withTimeout(store.claimTrigger(runId, TRIGGER_TTL_MS), enqueueTimeout, "Redis"))) return;
       let threadTs = run.threadTs;
       if (!threadTs) {
         const [root] = rootMessage({ userId: run.userId, problem: run.question });
         if (!root) throw new Error("empty root message");
-        const res = await client.chat.postMessage({
-          channel: run.channel,
-          text: root.text,
-          blocks: root.blocks,
-          unfurl_links: false,
-          unfurl_media: false,
-        });
-        if (!res.ts) throw new Error("chat.postMessage returned no ts");
-        threadTs = res.ts;
+        try {
+          const res = await client.chat.postMessage({
+            channel: run.channel,
+            text: root.text,
+            blocks: root.blocks,
+            unfurl_links: false,
+            unfurl_media: false,
+          });
+          if (!res.ts) throw new Error("chat.postMessage returned no ts");
+          threadTs = res.ts;
+        } catch (err) {
+          throw new SlackError("chat.postMessage", (err as { data?: { error?: string } }).data?.error, err);
+        }
       }
       publisher = publisherFor(client, runId, run.channel, threadTs);
       await publisher.status(() => ({
@@ -122,22 +188,30 @@ export function createSlackApp(options: SlackAppOptions): App {
         lenses: [],
         note: "Queued: a worker will pick this up in a moment.",
       }));
-      const { jobKey: _jobKey, ...rest } = run;
       await withTimeout(
-        enqueueAnalysis(queue, runId, { ...rest, runId, threadTs, requestedAt: now() }),
+        enqueueAnalysis(queue, runId, { ...run, runId, threadTs, requestedAt: now() }),
         enqueueTimeout,
         "Enqueueing",
       );
     } catch (err) {
-      logger.error({ err, runId }, "could not start an analysis");
+      logger.error({ err, runId, channel: run.channel }, "could not start an analysis");
       const message = startFailureMessage(err, runId.slice(-8));
       await publisher?.failed(message).catch(() => {});
-      await tellUser(client, run.channel, run.userId, message, run.threadTs);
+      await tell(
+        {
+          client,
+          ...(respond && { respond }),
+          channel: run.channel,
+          user: run.userId,
+          ...(run.threadTs && { threadTs: run.threadTs }),
+        },
+        message,
+      );
     }
   }
 
-  app.command("/lens", async ({ command, ack, client }) => {
-    const text = command.text.trim();
+  app.command("/lens", async ({ command, ack, client, respond }) => {
+    const text = decodeSlackText(command.text ?? "").trim();
     if (!text || text === "help") {
       await ack({ response_type: "ephemeral", text: USAGE });
       return;
@@ -146,32 +220,33 @@ export function createSlackApp(options: SlackAppOptions): App {
       response_type: "ephemeral",
       text: "On it: I will post the analysis in a thread in this channel.",
     });
-    await startRun(client, {
-      jobKey: dedupeKey("cmd", command.trigger_id),
+    await startRun(client, respond, {
+      runId: dedupeKey("cmd", command.trigger_id),
       trigger: "slash_command",
       teamId: command.team_id,
       channel: command.channel_id,
       userId: command.user_id,
-      question: text,
+      ...capped(text),
       readThread: false,
     });
   });
 
   app.event("app_mention", async ({ event, body, client }) => {
-    const question = (event.text ?? "").replace(MENTION, "").trim();
+    const question = decodeSlackText((event.text ?? "").replace(MENTION, "")).trim();
     const inThread = Boolean(event.thread_ts && event.thread_ts !== event.ts);
+    if (!event.user || !event.channel) return;
     if (!question && !inThread) {
-      await tellUser(client, event.channel, event.user ?? "", USAGE);
+      await tell({ client, channel: event.channel, user: event.user }, USAGE);
       return;
     }
-    await startRun(client, {
-      jobKey: dedupeKey("evt", body.event_id),
+    await startRun(client, undefined, {
+      runId: dedupeKey("evt", body.event_id),
       trigger: "app_mention",
       ...(body.team_id && { teamId: body.team_id }),
       channel: event.channel,
       threadTs: inThread ? (event.thread_ts as string) : event.ts,
-      userId: event.user ?? "unknown",
-      question,
+      userId: event.user,
+      ...capped(question),
       readThread: inThread,
     });
   });
@@ -179,27 +254,42 @@ export function createSlackApp(options: SlackAppOptions): App {
   app.message(async ({ message, body, client }) => {
     if (message.channel_type !== "im" || message.subtype !== undefined) return;
     if ("bot_id" in message && message.bot_id) return;
-    const text = (message.text ?? "").replace(MENTION, "").trim();
+    // A reply inside a thread of the DM is conversation about an analysis, not a new problem.
+    if (message.thread_ts && message.thread_ts !== message.ts) return;
+    const text = decodeSlackText((message.text ?? "").replace(MENTION, "")).trim();
     if (!text) return;
-    await startRun(client, {
-      jobKey: dedupeKey("evt", (body as { event_id: string }).event_id),
+    const teamId = (body as { team_id?: string }).team_id;
+    await startRun(client, undefined, {
+      runId: dedupeKey("evt", (body as { event_id: string }).event_id),
       trigger: "direct_message",
+      ...(teamId && { teamId }),
       channel: message.channel,
       threadTs: message.ts,
       userId: message.user,
-      question: text,
+      ...capped(text),
       readThread: false,
     });
   });
 
-  app.shortcut<MessageShortcut>("apply_lenses", async ({ shortcut, ack, client }) => {
+  app.shortcut<MessageShortcut>("apply_lenses", async ({ shortcut, ack, client, respond }) => {
     await ack();
-    await startRun(client, {
-      jobKey: dedupeKey("sc", shortcut.trigger_id),
+    const threadTs = (shortcut.message.thread_ts as string | undefined) ?? shortcut.message.ts;
+    const channel = shortcut.channel?.id;
+    if (!channel || !shortcut.user?.id) return;
+    // Two clicks on one thread within the window start one run.
+    const window = options.shortcutWindowMs ?? 60_000;
+    if (
+      !(await store
+        .claimTrigger(`shortcut:${shortcut.team?.id ?? "-"}:${channel}:${threadTs}`, window)
+        .catch(() => true))
+    )
+      return;
+    await startRun(client, respond, {
+      runId: dedupeKey("sc", shortcut.trigger_id),
       trigger: "message_shortcut",
       ...(shortcut.team?.id && { teamId: shortcut.team.id }),
-      channel: shortcut.channel.id,
-      threadTs: (shortcut.message.thread_ts as string | undefined) ?? shortcut.message.ts,
+      channel,
+      threadTs,
       userId: shortcut.user.id,
       question: "",
       readThread: true,
@@ -217,100 +307,123 @@ export function createSlackApp(options: SlackAppOptions): App {
     }
   };
 
-  /** Enqueues a follow-up (apply a lens, retry) of an earlier run. */
-  async function followUp(
-    client: WebClient,
+  /** Where a button was clicked: team, channel and the thread of the message it sits on. */
+  const placeOf = (body: BlockAction): Place => {
+    const message = body.message as { ts?: string; thread_ts?: string } | undefined;
+    const threadTs = message?.thread_ts ?? message?.ts;
+    return {
+      ...(body.team?.id && { team: body.team.id }),
+      ...(body.channel?.id && { channel: body.channel.id }),
+      ...(threadTs && { threadTs }),
+    };
+  };
+
+  /**
+   * The run a button names, if this click may act on it: the run exists and sits in the same
+   * team, channel and thread as the clicked message. Otherwise the person is told and nothing
+   * else happens.
+   */
+  async function authorised(
     body: BlockAction,
     runId: string,
+    client: WebClient,
+    respond: RespondFn,
+  ): Promise<AnalysisRecord | undefined> {
+    const record = await withTimeout(store.getRun(runId), enqueueTimeout, "Redis").catch(() => undefined);
+    if (record && sameThread(record, placeOf(body))) return record;
+    logger.warn(
+      { runId, team: body.team?.id, channel: body.channel?.id, user: body.user?.id },
+      "refused an action",
+    );
+    await tell(
+      { client, respond },
+      record
+        ? "That button belongs to another analysis, so I did nothing."
+        : "That analysis has expired or does not exist, so I did nothing. Start a new one with `/lens`.",
+    );
+    return undefined;
+  }
+
+  /** Enqueues a follow-up (apply a lens, retry) of a run; it waits behind any job on that run. */
+  async function followUp(
+    record: AnalysisRecord,
     trigger: Trigger,
     jobId: string,
     change: Partial<AnalysisJob>,
-  ): Promise<AnalysisJob | undefined> {
-    const channel = body.channel?.id ?? "";
-    const record = await store.getRun(runId);
-    if (!record) {
-      await tellUser(
-        client,
-        channel,
-        body.user.id,
-        "That analysis has expired, so I cannot build on it. Start a new one with `/lens`.",
-      );
-      return undefined;
-    }
+  ): Promise<boolean> {
     const job: AnalysisJob = { ...record.job, ...change, trigger, requestedAt: now() };
     try {
       await withTimeout(enqueueAnalysis(queue, jobId, job), enqueueTimeout, "Enqueueing");
-      return job;
+      return true;
     } catch (err) {
-      logger.error({ err, runId }, "could not enqueue a follow-up");
-      await tellUser(
-        client,
-        channel,
-        body.user.id,
-        `Sorry, my queue is not reachable right now (reference ${runId.slice(-8)}). Please try again in a minute.`,
-      );
-      return undefined;
+      logger.error({ err, runId: record.runId }, "could not enqueue a follow-up");
+      return false;
     }
   }
 
-  app.action<BlockAction<ButtonAction>>(/^apply_lens:/, async ({ ack, body, action, client }) => {
+  const hasActor = (body: BlockAction) => Boolean(body.user?.id && body.channel?.id);
+
+  app.action<BlockAction<ButtonAction>>(/^apply_lens:/, async ({ ack, body, action, client, respond }) => {
     await ack();
+    if (!hasActor(body)) return;
     const value = buttonValue(action);
     const lens = value && catalogue.get(value.lensId);
     if (!value || !lens) return;
-    const job = await followUp(
-      client,
-      body,
-      value.runId,
-      "apply_lens",
-      dedupeKey("apply", `${value.runId}:${lens.id}`),
-      {
-        lensIds: [lens.id],
-      },
-    );
-    if (job) {
-      await tellUser(
-        client,
-        job.channel,
-        body.user.id,
-        `Applying *${lens.name}* to this thread; the synthesis will be refreshed after it.`,
-        job.threadTs,
-      );
+    const record = await authorised(body, value.runId, client, respond);
+    if (!record) return;
+    if (record.suggestion?.lenses.some((l) => l.id === lens.id)) {
+      await tell({ client, respond }, `*${lens.name}* is already part of this analysis.`);
+      return;
     }
-  });
-
-  app.action<BlockAction<ButtonAction>>(/^feedback_(up|down)$/, async ({ ack, body, action, client }) => {
-    await ack();
-    const value = buttonValue(action);
-    if (!value) return;
-    const vote = action.action_id === "feedback_up" ? "up" : "down";
-    await store.recordVote(value.runId, value.lensId, body.user.id, vote);
-    const name = catalogue.get(value.lensId)?.name ?? "this lens";
-    await tellUser(
-      client,
-      body.channel?.id ?? "",
-      body.user.id,
-      vote === "up"
-        ? `Thanks! Noted 👍 for ${name}.`
-        : `Thanks, noted 👎 for ${name}. It helps us tune which lenses we suggest.`,
-      body.message?.thread_ts as string | undefined,
+    const queued = await followUp(record, "apply_lens", dedupeKey("apply", `${record.runId}:${lens.id}`), {
+      lensIds: [lens.id],
+    });
+    await tell(
+      { client, respond },
+      queued
+        ? `Applying *${lens.name}* to this thread; the synthesis will be refreshed after it.`
+        : `Sorry, my queue is not reachable right now (reference ${record.runId.slice(-8)}). Please try again in a minute.`,
     );
   });
 
-  app.action<BlockAction<ButtonAction>>("retry_analysis", async ({ ack, body, action, client }) => {
+  app.action<BlockAction<ButtonAction>>(
+    /^feedback_(up|down)$/,
+    async ({ ack, body, action, client, respond }) => {
+      await ack();
+      if (!hasActor(body)) return;
+      const value = buttonValue(action);
+      if (!value) return;
+      const record = await authorised(body, value.runId, client, respond);
+      if (!record) return;
+      const vote = action.action_id === "feedback_up" ? "up" : "down";
+      await store.recordVote(record.runId, value.lensId, body.user.id, vote);
+      const name = catalogue.get(value.lensId)?.name ?? "this lens";
+      await tell(
+        { client, respond },
+        vote === "up"
+          ? `Thanks! Noted 👍 for ${name}.`
+          : `Thanks, noted 👎 for ${name}. It helps us tune which lenses we suggest.`,
+      );
+    },
+  );
+
+  app.action<BlockAction<ButtonAction>>("retry_analysis", async ({ ack, body, action, client, respond }) => {
     await ack();
-    const runId = action.value ?? "";
-    const job = await followUp(
-      client,
-      body,
-      runId,
+    if (!hasActor(body)) return;
+    const record = await authorised(body, action.value ?? "", client, respond);
+    if (!record) return;
+    const queued = await followUp(
+      record,
       "retry",
-      dedupeKey("retry", `${runId}:${body.trigger_id ?? randomUUID()}`),
+      dedupeKey("retry", `${record.runId}:${body.trigger_id ?? randomUUID()}`),
       {},
     );
-    if (job) {
-      await tellUser(client, job.channel, body.user.id, "Retrying the analysis now.", job.threadTs);
-    }
+    await tell(
+      { client, respond },
+      queued
+        ? "Retrying the analysis now; it continues from where it stopped."
+        : `Sorry, my queue is not reachable right now (reference ${record.runId.slice(-8)}). Please try again in a minute.`,
+    );
   });
 
   app.error(async (err) => {

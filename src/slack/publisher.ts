@@ -1,5 +1,6 @@
-import type { WebClient } from "@slack/web-api";
+import { ErrorCode as SlackCode, type WebClient } from "@slack/web-api";
 import type { Catalogue } from "../catalogue/catalogue.js";
+import { LensbotError, SlackError } from "../errors.js";
 import type { Sink } from "../pipeline/ports.js";
 import type { LensAnalysis, ModeSuggestion, Synthesis } from "../pipeline/schemas.js";
 import type { RecordStore } from "../store/records.js";
@@ -18,9 +19,22 @@ export interface PublisherDeps {
   client: WebClient;
   store: RecordStore;
   catalogue: Catalogue;
+  /**
+   * Who is posting: a token unique to this attempt of this job. Slot claims carry it, so two
+   * attempts that overlap never post the same slot.
+   */
+  owner: string;
   /** Injected for tests; default setTimeout. */
   sleep?: (ms: number) => Promise<void>;
+  /** A claim older than this (ms) whose ts was never recorded is looked for in the thread, then taken over. Default 15 s. */
+  staleClaimMs?: number;
 }
+
+/** The `metadata.event_type` of every message lensbot posts into a run's thread. */
+export const SLOT_EVENT = "lensbot_slot";
+
+/** Pages of the thread read when looking for a message whose reply was lost. */
+const FIND_PAGES = 10;
 
 export interface RunTarget {
   runId: string;
@@ -30,9 +44,14 @@ export interface RunTarget {
 
 /**
  * Posts one run's messages into its thread, idempotently: every message has a slot (status, mode,
- * lens:<id>, synthesis, error, each split into parts `#0`, `#1`…). The ts of each posted part is
- * kept in Redis, so a retried or stalled job updates what it already posted instead of posting
- * it again. Links never unfurl. Slack rate limits are waited out (Retry-After) per call.
+ * lens:<id>, synthesis, error, each split into parts `#0`, `#1`…).
+ * - Each part is claimed atomically in Redis before it is posted, and its ts recorded after; a
+ *   retried, stalled or overlapping job edits what exists instead of posting again.
+ * - Every message carries Slack message metadata (run id and slot). When a post's reply is lost
+ *   (Slack applied it, the answer never came) or an earlier claim was never completed, the thread
+ *   is searched for that metadata and the message found is adopted, never posted twice.
+ * - Links never unfurl. Slack rate limits are waited out (Retry-After) per call; Slack's answers
+ *   become coded errors (`SlackError`), final or passing.
  */
 export class ThreadPublisher {
   readonly #deps: PublisherDeps;
@@ -42,6 +61,8 @@ export class ThreadPublisher {
   #queue: Promise<void> = Promise.resolve();
   #failure: unknown;
   #statusPending = false;
+  /** Lens ids of the run (kept from the suggestion), never offered again as "Apply". */
+  #runLenses = new Set<string>();
 
   constructor(deps: PublisherDeps, run: RunTarget) {
     this.#deps = deps;
@@ -51,28 +72,50 @@ export class ThreadPublisher {
   /**
    * Posts (or updates) the messages of `slot`. Parts beyond the new count are left as they are.
    * @returns the ts of each part.
+   * @throws SlackError when Slack refuses a call or cannot be reached.
    */
   async publish(slot: string, messages: SlackMessage[]): Promise<string[]> {
-    const { client, store } = this.#deps;
-    const call = <T>(fn: () => Promise<T>) =>
-      withRateLimit(fn, this.#deps.sleep ? { sleep: this.#deps.sleep } : {});
     const out: string[] = [];
-    for (const [i, message] of messages.entries()) {
-      const key = `${slot}#${i}`;
-      const existing = await store.messageTs(this.#run.runId, key);
-      if (existing) {
-        await call(() =>
-          client.chat.update({
-            channel: this.#run.channel,
-            ts: existing,
-            text: message.text,
-            blocks: message.blocks,
-          }),
-        );
-        out.push(existing);
+    for (const [i, message] of messages.entries()) out.push(await this.#part(`${slot}#${i}`, message));
+    return out;
+  }
+
+  /** One part of a slot: edit it if it exists, adopt it if it was posted but not recorded, else post it. */
+  async #part(key: string, message: SlackMessage): Promise<string> {
+    const { store, owner } = this.#deps;
+    const staleMs = this.#deps.staleClaimMs ?? 15_000;
+    for (let waited = 0; ; ) {
+      const claim = await store.claimSlot(this.#run.runId, key, owner, staleMs);
+      if (claim.state === "posted") {
+        await this.#update(claim.ts, message);
+        return claim.ts;
+      }
+      if (claim.state === "busy") {
+        // Someone else is posting this part right now: wait for their ts (or for the claim to go stale).
+        const step = Math.min(500, staleMs);
+        await this.#sleep(step);
+        waited += step;
+        if (waited > 4 * staleMs)
+          throw new SlackError("chat.postMessage", undefined, "slot claim never completed");
         continue;
       }
-      const res = await call(() =>
+      if (claim.state === "stale") {
+        const found = await this.#find(key);
+        if (found) {
+          await store.saveMessageTs(this.#run.runId, key, found);
+          await this.#update(found, message);
+          return found;
+        }
+      }
+      return this.#post(key, message);
+    }
+  }
+
+  async #post(key: string, message: SlackMessage): Promise<string> {
+    const { client, store } = this.#deps;
+    let ts: string | undefined;
+    try {
+      const res = await this.#call("chat.postMessage", () =>
         client.chat.postMessage({
           channel: this.#run.channel,
           thread_ts: this.#run.threadTs,
@@ -80,13 +123,81 @@ export class ThreadPublisher {
           blocks: message.blocks,
           unfurl_links: false,
           unfurl_media: false,
+          metadata: { event_type: SLOT_EVENT, event_payload: { run_id: this.#run.runId, slot: key } },
         }),
       );
-      if (!res.ts) throw new Error("chat.postMessage returned no ts");
-      await store.saveMessageTs(this.#run.runId, key, res.ts);
-      out.push(res.ts);
+      ts = res.ts;
+    } catch (err) {
+      // No answer: Slack may have posted it anyway. Adopt it if it is there; otherwise leave the
+      // claim in place, so the next attempt looks again before posting.
+      if (err instanceof SlackError && err.slackError === undefined) {
+        const found = await this.#find(key).catch(() => undefined);
+        if (found) ts = found;
+      }
+      if (!ts) throw err;
     }
-    return out;
+    if (!ts) throw new SlackError("chat.postMessage", "no_ts", "chat.postMessage returned no ts");
+    await store.saveMessageTs(this.#run.runId, key, ts);
+    return ts;
+  }
+
+  async #update(ts: string, message: SlackMessage): Promise<void> {
+    await this.#call("chat.update", () =>
+      this.#deps.client.chat.update({
+        channel: this.#run.channel,
+        ts,
+        text: message.text,
+        blocks: message.blocks,
+      }),
+    );
+  }
+
+  /** The ts of this run's message for `slot` in the thread, found by its metadata, if it is there. */
+  async #find(slot: string): Promise<string | undefined> {
+    let cursor: string | undefined;
+    for (let page = 0; page < FIND_PAGES; page++) {
+      const res = await this.#call("conversations.replies", () =>
+        this.#deps.client.conversations.replies({
+          channel: this.#run.channel,
+          ts: this.#run.threadTs,
+          include_all_metadata: true,
+          limit: 200,
+          ...(cursor && { cursor }),
+        }),
+      );
+      for (const m of res.messages ?? []) {
+        const meta = (m as { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } })
+          .metadata;
+        if (
+          meta?.event_type === SLOT_EVENT &&
+          meta.event_payload?.run_id === this.#run.runId &&
+          meta.event_payload?.slot === slot &&
+          m.ts
+        ) {
+          return m.ts;
+        }
+      }
+      cursor = res.response_metadata?.next_cursor || undefined;
+      if (!cursor) return undefined;
+    }
+    return undefined;
+  }
+
+  /** A Web API call with rate limits waited out and Slack's errors coded. */
+  async #call<T>(method: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await withRateLimit(fn, this.#deps.sleep ? { sleep: this.#deps.sleep } : {});
+    } catch (err) {
+      if (err instanceof LensbotError) throw err;
+      const code = (err as { code?: string }).code;
+      const slackError =
+        code === SlackCode.PlatformError ? (err as { data?: { error?: string } }).data?.error : undefined;
+      throw new SlackError(method, slackError, err);
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return (this.#deps.sleep ?? ((t: number) => new Promise<void>((r) => setTimeout(r, t))))(ms);
   }
 
   /**
@@ -152,9 +263,10 @@ export class ThreadPublisher {
 
   async lens(a: LensAnalysis): Promise<void> {
     const lens = this.#deps.catalogue.get(a.lens_id);
+    // Offer only lenses the run does not have yet.
     const related = (lens?.related ?? []).flatMap((id) => {
       const r = this.#deps.catalogue.get(id);
-      return r ? [{ id: r.id, name: r.name }] : [];
+      return r && !this.#runLenses.has(id) ? [{ id: r.id, name: r.name }] : [];
     });
     await this.publish(
       `lens:${a.lens_id}`,
@@ -208,9 +320,15 @@ export class ThreadPublisher {
     const post = (task: () => Promise<void>) => void this.#enqueue(task).catch(() => {});
     return {
       suggestion: (s) => {
-        this.#statusLater(() => ({
+        this.#runLenses = new Set(s.lenses.map((l) => l.id));
+        this.#statusLater((st) => ({
+          ...st,
           phase: "analysing",
-          lenses: s.lenses.map((l) => ({ id: l.id, name: l.name, status: "pending" as const })),
+          lenses: s.lenses.map((l) => ({
+            id: l.id,
+            name: l.name,
+            status: st.lenses.find((x) => x.id === l.id)?.status ?? ("pending" as const),
+          })),
         }));
         post(() => this.suggestion(s, notes));
       },
@@ -221,8 +339,8 @@ export class ThreadPublisher {
           await this.lens(a);
           setLens(a.lens_id, "done");
         }),
-      lensFailed: (lens, err) =>
-        setLens(lens.id, "failed", `${lens.name} could not be analysed (${err.message}).`),
+      lensFailed: (lens) =>
+        setLens(lens.id, "failed", `${lens.name} could not be analysed; continuing with the rest.`),
       synthesisStarted: () => this.#statusLater((s) => ({ ...s, phase: "synthesising" })),
       synthesis: (s) =>
         post(async () => {

@@ -1,15 +1,26 @@
-/** Every Redis key lensbot writes, in one place. `prefix` isolates deployments and tests. */
+/**
+ * Every Redis key lensbot writes, in one place. `prefix` isolates deployments and tests.
+ *
+ * The keys of one run share the hash tag `{run:<id>}`, so on a Redis Cluster they live in one
+ * slot and a script may touch several of them; no operation spans keys of different runs.
+ */
 export function keys(prefix: string) {
+  const run = (runId: string) => `${prefix}:{run:${runId}}`;
   return {
-    /** hash: message slot → ts, for idempotent posting */
-    messages: (runId: string) => `${prefix}:run:${runId}:messages`,
-    /** string (JSON): the run's analysis record */
-    run: (runId: string) => `${prefix}:run:${runId}`,
-    /** string: the run id of the latest analysis in a thread */
-    thread: (channel: string, threadTs: string) => `${prefix}:thread:${channel}:${threadTs}`,
-    /** sorted set: run ids of a channel by creation time (ms), for digests */
-    channelRuns: (channel: string) => `${prefix}:channel:${channel}:runs`,
+    /** hash: the run's state machine and checkpoints (see `RecordStore`) */
+    run,
+    /** hash: message slot → `ts:<ts>` once posted, or `claim:<owner>:<ms>` while being posted */
+    slots: (runId: string) => `${run(runId)}:slots`,
     /** hash: `${lensId}:${userId}` → "up" | "down" */
-    feedback: (runId: string) => `${prefix}:run:${runId}:feedback`,
+    feedback: (runId: string) => `${run(runId)}:feedback`,
+    /** string: a trigger seen (Slack delivery or button click), kept for a while to drop duplicates */
+    trigger: (key: string) => `${prefix}:trigger:${key}`,
+    /** string: the token of the job that holds the run (follow-ups wait for it) */
+    lock: (runId: string) => `${run(runId)}:lock`,
+    /** string: the run id of the latest analysis in a thread */
+    thread: (team: string, channel: string, threadTs: string) =>
+      `${prefix}:thread:${team}:${channel}:${threadTs}`,
+    /** sorted set: run ids of a channel by creation time (ms), for digests; trimmed to the retention */
+    channelRuns: (team: string, channel: string) => `${prefix}:channel:${team}:${channel}:runs`,
   };
 }

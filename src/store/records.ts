@@ -3,18 +3,30 @@ import type { LensAnalysis, ModeSuggestion, Problem, Synthesis } from "../pipeli
 import type { AnalysisJob } from "../queue/jobs.js";
 import { keys } from "./keys.js";
 
-/** What lensbot remembers of one run in one thread (follow-ups and digests read it). */
+/** Where a run is in its life: the states of the run's state machine. */
+export type RunStatus = "queued" | "suggesting" | "analysing" | "synthesising" | "done" | "failed";
+
+/** What lensbot remembers of one run in one thread (follow-ups, digests and retries read it). */
 export interface AnalysisRecord {
   runId: string;
+  /** The workspace, when Slack told us (DMs may not). */
+  team?: string;
   channel: string;
   threadTs: string;
   requester: string;
+  /** The job that created the run (follow-ups copy its target). */
   job: AnalysisJob;
   problem?: Problem;
+  /** The suggestion, with every lens of the run (follow-ups add to it). */
   suggestion?: ModeSuggestion;
+  /** The analyses saved so far, in the suggestion's lens order. */
   analyses: LensAnalysis[];
   synthesis?: Synthesis;
-  status: "queued" | "running" | "done" | "failed";
+  /** The lens ids the saved synthesis covers (a synthesis of fewer lenses is stale). */
+  synthesisOf?: string[];
+  status: RunStatus;
+  /** A short note for the status line (e.g. "the model service is busy; retrying in 40 s"). */
+  note?: string;
   /** ms since the epoch */
   createdAt: number;
   updatedAt: number;
@@ -22,95 +34,294 @@ export interface AnalysisRecord {
 
 export type Vote = "up" | "down";
 
+/** What a slot claim found (see `RecordStore.claimSlot`). */
+export type SlotClaim =
+  | { state: "claimed" }
+  | { state: "posted"; ts: string }
+  /** Claimed by someone who may have posted and lost the reply: look for the message before posting. */
+  | { state: "stale"; owner: string }
+  | { state: "busy" };
+
+const JSON_FIELDS = ["job", "problem", "suggestion", "synthesis", "synthesisOf"] as const;
+
+/** Creates the run hash only if it does not exist. KEYS: run. ARGV: ttl ms, field, value, ... */
+const CREATE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1`;
+
+/** Writes fields of an existing run hash (never recreates an expired one). KEYS: run. ARGV: ttl ms, field, value, ... */
+const WRITE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1`;
+
 /**
- * Redis-backed records: analyses per run (with a retention TTL), the ts of every message a run
- * posted (so a retried job edits instead of re-posting), and 👍/👎 feedback per lens card.
+ * Claims a message slot before posting. KEYS: slots. ARGV: slot, owner, now ms, stale ms, ttl ms.
+ * Returns {state} or {state, ts|owner}.
+ */
+const CLAIM = `
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+local mine = 'claim:' .. ARGV[2] .. ':' .. ARGV[3]
+if not v then
+  redis.call('HSET', KEYS[1], ARGV[1], mine)
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  return {'claimed'}
+end
+if string.sub(v, 1, 3) == 'ts:' then return {'posted', string.sub(v, 4)} end
+local owner, at = string.match(v, '^claim:(.*):(%d+)$')
+if owner == ARGV[2] then return {'claimed'} end
+if at and tonumber(ARGV[3]) - tonumber(at) >= tonumber(ARGV[4]) then
+  redis.call('HSET', KEYS[1], ARGV[1], mine)
+  return {'stale', owner or ''}
+end
+return {'busy'}`;
+
+/** Takes (or keeps) a lock for one token. KEYS: lock. ARGV: token, ttl ms. */
+const LOCK = `
+local v = redis.call('GET', KEYS[1])
+if v and v ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+
+/** Releases a lock only if this token holds it. KEYS: lock. ARGV: token. */
+const UNLOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+type Scripted = Redis & {
+  lensbotCreate(key: string, ttlMs: number, ...fieldsAndValues: string[]): Promise<number>;
+  lensbotWrite(key: string, ttlMs: number, ...fieldsAndValues: string[]): Promise<number>;
+  lensbotClaim(
+    key: string,
+    slot: string,
+    owner: string,
+    now: number,
+    staleMs: number,
+    ttlMs: number,
+  ): Promise<string[]>;
+  lensbotLock(key: string, token: string, ttlMs: number): Promise<number>;
+  lensbotUnlock(key: string, token: string): Promise<number>;
+};
+
+/**
+ * Redis-backed records of runs. Each run is one hash (its state machine and a checkpoint per
+ * step: problem, suggestion, one field per lens analysis, synthesis), written field by field the
+ * moment each exists, so a retried, stalled or resumed job continues from the last checkpoint.
+ * Beside it: the run's message slots (claimed atomically before posting, so no interleaving of
+ * jobs can post a slot twice), its feedback and its lock. Every write is a single command or a
+ * script on one key; nothing reads, changes and writes back.
  */
 export class RecordStore {
-  readonly #redis: Redis;
+  readonly #redis: Scripted;
   readonly #k: ReturnType<typeof keys>;
-  readonly #ttlSeconds: number;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
 
   /** @param ttlSeconds how long records live after their last write (default 30 days). */
-  constructor(redis: Redis, options: { prefix?: string; ttlSeconds?: number } = {}) {
-    this.#redis = redis;
+  constructor(redis: Redis, options: { prefix?: string; ttlSeconds?: number; now?: () => number } = {}) {
+    this.#redis = redis as Scripted;
     this.#k = keys(options.prefix ?? "lensbot");
-    this.#ttlSeconds = options.ttlSeconds ?? 30 * 86_400;
+    this.#ttlMs = (options.ttlSeconds ?? 30 * 86_400) * 1000;
+    this.#now = options.now ?? Date.now;
+    const define = (name: string, lua: string, numberOfKeys = 1) => {
+      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
+    };
+    define("lensbotCreate", CREATE);
+    define("lensbotWrite", WRITE);
+    define("lensbotClaim", CLAIM);
+    define("lensbotLock", LOCK);
+    define("lensbotUnlock", UNLOCK);
+  }
+
+  /** The key prefix, for other stores that share this deployment's namespace. */
+  get keys(): ReturnType<typeof keys> {
+    return this.#k;
+  }
+
+  /**
+   * Creates the run (status `queued`) and indexes it by thread and channel, unless it exists.
+   * @returns true when this call created it.
+   */
+  async createRun(job: AnalysisJob): Promise<boolean> {
+    const now = this.#now();
+    const created = await this.#redis.lensbotCreate(
+      this.#k.run(job.runId),
+      this.#ttlMs,
+      ...flatten({
+        runId: job.runId,
+        team: job.teamId ?? "",
+        channel: job.channel,
+        threadTs: job.threadTs,
+        requester: job.userId,
+        job: JSON.stringify(job),
+        status: "queued",
+        createdAt: String(job.requestedAt),
+        updatedAt: String(now),
+      }),
+    );
+    await this.#index(job.teamId, job.channel, job.threadTs, job.runId, job.requestedAt);
+    return created === 1;
+  }
+
+  async #index(team: string | undefined, channel: string, threadTs: string, runId: string, at: number) {
+    const zset = this.#k.channelRuns(team ?? "-", channel);
+    await Promise.all([
+      this.#redis.set(this.#k.thread(team ?? "-", channel, threadTs), runId, "PX", this.#ttlMs),
+      this.#redis
+        .multi()
+        .zadd(zset, at, runId)
+        .zremrangebyscore(zset, "-inf", `(${this.#now() - this.#ttlMs}`)
+        .pexpire(zset, this.#ttlMs)
+        .exec(),
+    ]);
   }
 
   async getRun(runId: string): Promise<AnalysisRecord | undefined> {
-    const raw = await this.#redis.get(this.#k.run(runId));
-    return raw ? (JSON.parse(raw) as AnalysisRecord) : undefined;
+    const hash = await this.#redis.hgetall(this.#k.run(runId));
+    if (!hash.runId) return undefined;
+    const parsed: Record<string, unknown> = {};
+    for (const f of JSON_FIELDS) if (hash[f]) parsed[f] = JSON.parse(hash[f] as string);
+    const suggestion = parsed.suggestion as ModeSuggestion | undefined;
+    const analyses = (suggestion?.lenses ?? []).flatMap((l) => {
+      const raw = hash[`analysis:${l.id}`];
+      return raw ? [JSON.parse(raw) as LensAnalysis] : [];
+    });
+    return {
+      runId: hash.runId,
+      ...(hash.team && { team: hash.team }),
+      channel: hash.channel ?? "",
+      threadTs: hash.threadTs ?? "",
+      requester: hash.requester ?? "",
+      job: parsed.job as AnalysisJob,
+      ...(parsed.problem !== undefined && { problem: parsed.problem as Problem }),
+      ...(suggestion && { suggestion }),
+      analyses,
+      ...(parsed.synthesis !== undefined && { synthesis: parsed.synthesis as Synthesis }),
+      ...(parsed.synthesisOf !== undefined && { synthesisOf: parsed.synthesisOf as string[] }),
+      status: (hash.status ?? "queued") as RunStatus,
+      ...(hash.note && { note: hash.note }),
+      createdAt: Number(hash.createdAt ?? 0),
+      updatedAt: Number(hash.updatedAt ?? 0),
+    };
   }
 
-  /** Writes the record and indexes it by thread and by channel (time-ordered). */
-  async putRun(record: AnalysisRecord): Promise<void> {
-    await this.#redis
-      .multi()
-      .set(this.#k.run(record.runId), JSON.stringify(record), "EX", this.#ttlSeconds)
-      .set(this.#k.thread(record.channel, record.threadTs), record.runId, "EX", this.#ttlSeconds)
-      .zadd(this.#k.channelRuns(record.channel), record.createdAt, record.runId)
-      .exec();
+  async #write(runId: string, fields: Record<string, string>): Promise<void> {
+    await this.#redis.lensbotWrite(
+      this.#k.run(runId),
+      this.#ttlMs,
+      ...flatten({ ...fields, updatedAt: String(this.#now()) }),
+    );
   }
 
-  /** Applies `change` to the stored record (or `initial` when none exists) and saves it. */
-  async updateRun(
-    runId: string,
-    initial: () => AnalysisRecord,
-    change: (r: AnalysisRecord) => void,
-    now = Date.now(),
-  ): Promise<AnalysisRecord> {
-    const record = (await this.getRun(runId)) ?? initial();
-    change(record);
-    record.updatedAt = now;
-    await this.putRun(record);
-    return record;
+  /** Moves the run to `status`, with an optional note for the status line (cleared when absent). */
+  async setStatus(runId: string, status: RunStatus, note = ""): Promise<void> {
+    await this.#write(runId, { status, note });
+  }
+
+  async saveProblem(runId: string, problem: Problem): Promise<void> {
+    await this.#write(runId, { problem: JSON.stringify(problem) });
+  }
+
+  /** Saves the suggestion, which lists every lens of the run (a follow-up saves it again with more). */
+  async saveSuggestion(runId: string, suggestion: ModeSuggestion): Promise<void> {
+    await this.#write(runId, { suggestion: JSON.stringify(suggestion) });
+  }
+
+  async saveAnalysis(runId: string, analysis: LensAnalysis): Promise<void> {
+    await this.#write(runId, { [`analysis:${analysis.lens_id}`]: JSON.stringify(analysis) });
+  }
+
+  /** Saves the synthesis with the lens ids it covers. */
+  async saveSynthesis(runId: string, synthesis: Synthesis, lensIds: string[]): Promise<void> {
+    await this.#write(runId, { synthesis: JSON.stringify(synthesis), synthesisOf: JSON.stringify(lensIds) });
   }
 
   /** The latest run in a thread, if any. */
-  async runForThread(channel: string, threadTs: string): Promise<AnalysisRecord | undefined> {
-    const runId = await this.#redis.get(this.#k.thread(channel, threadTs));
+  async runForThread(channel: string, threadTs: string, team?: string): Promise<AnalysisRecord | undefined> {
+    const runId = await this.#redis.get(this.#k.thread(team ?? "-", channel, threadTs));
     return runId ? this.getRun(runId) : undefined;
   }
 
   /** Run records of a channel created in [fromMs, toMs), oldest first; expired ones are skipped. */
-  async runsInChannel(channel: string, fromMs: number, toMs: number): Promise<AnalysisRecord[]> {
-    const ids = await this.#redis.zrangebyscore(this.#k.channelRuns(channel), fromMs, `(${toMs}`);
+  async runsInChannel(
+    channel: string,
+    fromMs: number,
+    toMs: number,
+    team?: string,
+  ): Promise<AnalysisRecord[]> {
+    const ids = await this.#redis.zrangebyscore(
+      this.#k.channelRuns(team ?? "-", channel),
+      fromMs,
+      `(${toMs}`,
+    );
     const records = await Promise.all(ids.map((id) => this.getRun(id)));
     return records.filter((r): r is AnalysisRecord => r !== undefined);
   }
 
-  /** The ts of the message posted in `slot` for this run, if any. */
-  async messageTs(runId: string, slot: string): Promise<string | undefined> {
-    return (await this.#redis.hget(this.#k.messages(runId), slot)) ?? undefined;
-  }
-
-  async saveMessageTs(runId: string, slot: string, ts: string): Promise<void> {
-    await this.#redis
-      .multi()
-      .hset(this.#k.messages(runId), slot, ts)
-      .expire(this.#k.messages(runId), this.#ttlSeconds)
-      .exec();
+  /**
+   * Claims a message slot before posting it, atomically: `claimed` (post it), `posted` (it exists:
+   * edit it), `busy` (someone is posting it right now) or `stale` (someone claimed it more than
+   * `staleMs` ago and never recorded a ts: they may have posted and lost the reply, so look for
+   * the message before posting again).
+   */
+  async claimSlot(runId: string, slot: string, owner: string, staleMs = 30_000): Promise<SlotClaim> {
+    const [state, value] = await this.#redis.lensbotClaim(
+      this.#k.slots(runId),
+      slot,
+      owner,
+      this.#now(),
+      staleMs,
+      this.#ttlMs,
+    );
+    if (state === "posted") return { state, ts: value ?? "" };
+    if (state === "stale") return { state, owner: value ?? "" };
+    return { state: state === "claimed" ? "claimed" : "busy" };
   }
 
   /**
-   * Claims a slot before posting, so two deliveries of one trigger cannot both post.
-   * @returns true when this caller claimed it (and should post).
+   * Remembers a trigger (a Slack delivery, a click) for `ttlMs`.
+   * @returns true the first time; false for a duplicate within the window.
    */
-  async claimSlot(runId: string, slot: string): Promise<boolean> {
-    const results = await this.#redis
+  async claimTrigger(key: string, ttlMs: number): Promise<boolean> {
+    return (await this.#redis.set(this.#k.trigger(key), "1", "PX", ttlMs, "NX")) === "OK";
+  }
+
+  /** Records the ts of a posted slot (ending its claim). */
+  async saveMessageTs(runId: string, slot: string, ts: string): Promise<void> {
+    await this.#redis
       .multi()
-      .hsetnx(this.#k.messages(runId), `claim:${slot}`, "1")
-      .expire(this.#k.messages(runId), this.#ttlSeconds)
+      .hset(this.#k.slots(runId), slot, `ts:${ts}`)
+      .pexpire(this.#k.slots(runId), this.#ttlMs)
       .exec();
-    return results?.[0]?.[1] === 1;
+  }
+
+  /** The ts of the message posted in `slot` for this run, if any. */
+  async messageTs(runId: string, slot: string): Promise<string | undefined> {
+    const v = await this.#redis.hget(this.#k.slots(runId), slot);
+    return v?.startsWith("ts:") ? v.slice(3) : undefined;
+  }
+
+  /**
+   * Takes the run's lock for `token` (or renews it when `token` already holds it), for `ttlMs`.
+   * @returns false when another token holds it.
+   */
+  async lockRun(runId: string, token: string, ttlMs: number): Promise<boolean> {
+    return (await this.#redis.lensbotLock(this.#k.lock(runId), token, ttlMs)) === 1;
+  }
+
+  /** Releases the run's lock if `token` holds it. */
+  async unlockRun(runId: string, token: string): Promise<void> {
+    await this.#redis.lensbotUnlock(this.#k.lock(runId), token);
   }
 
   async recordVote(runId: string, lensId: string, userId: string, vote: Vote): Promise<void> {
     await this.#redis
       .multi()
       .hset(this.#k.feedback(runId), `${lensId}:${userId}`, vote)
-      .expire(this.#k.feedback(runId), this.#ttlSeconds)
+      .pexpire(this.#k.feedback(runId), this.#ttlMs)
       .exec();
   }
 
@@ -126,4 +337,8 @@ export class RecordStore {
     }
     return { up, down };
   }
+}
+
+function flatten(fields: Record<string, string>): string[] {
+  return Object.entries(fields).flat();
 }

@@ -4,8 +4,15 @@
  * messages and threads, users, the bot's own identity), records every call with its decoded
  * arguments, and can be scripted to answer rate limits (HTTP 429 + Retry-After) or platform errors.
  *
+ * As strict as Slack where it matters: posting, editing, ephemerals and reading a conversation
+ * need the bot to be a member (`not_in_channel` otherwise: see `addChannel`); message metadata is
+ * served only with `include_all_metadata`; unknown methods are refused. It also serves response
+ * URLs (`responseUrl()`), as Bolt's `respond()` uses them, and can drop the reply of a call it
+ * has applied (`dropReply`), as a lost network answer looks.
+ *
  * Deliberate simplifications, compared with real Slack:
- * - channels spring into existence on the first `chat.postMessage` (or `seedThread`/`addChannel`);
+ * - channels spring into existence, with the bot as a member, on the first `chat.postMessage` (or
+ *   `seedThread`/`addChannel`);
  * - `conversations.replies` returns the thread root once, on the first page only;
  * - `chat.postMessage` with a `thread_ts` that matches no message answers `thread_not_found`.
  */
@@ -108,6 +115,8 @@ export interface FakeSlackOptions {
 interface Channel {
   id: string;
   name: string;
+  /** Whether the bot is a member (it can post and read). */
+  botMember: boolean;
   /** Kept in ts order (ts values are handed out increasingly). */
   messages: SlackMessage[];
   /** ts → message, so look-ups stay O(1) in long benchmark runs. */
@@ -157,6 +166,8 @@ export class FakeSlack {
   #views = new Map<string, Record<string, unknown>>();
   #rateLimits = new Map<string, { times: number; retryAfter: number }>();
   #failures = new Map<string, ScriptedFailure>();
+  #dropped = new Map<string, number>();
+  #responses: { id: string; body: Record<string, unknown> }[] = [];
   #tsSeq = 0;
   #viewSeq = 0;
   #handlers: Record<string, Handler> = {
@@ -202,6 +213,8 @@ export class FakeSlack {
     this.#views.clear();
     this.#rateLimits.clear();
     this.#failures.clear();
+    this.#dropped.clear();
+    this.#responses = [];
     this.#tsSeq = 0;
     this.#viewSeq = 0;
   }
@@ -268,11 +281,25 @@ export class FakeSlack {
     return structuredClone(stored);
   }
 
-  /** Creates a channel ahead of time (channels are also created by their first message). */
-  addChannel(id: string, name = id.toLowerCase()): void {
-    if (!this.#channels.has(id)) {
-      this.#channels.set(id, { id, name, messages: [], byTs: new Map(), replies: new Map() });
-    }
+  /**
+   * Creates a channel ahead of time (channels are also created by their first message, with the
+   * bot as a member). With `botMember: false` the bot is not in it: it cannot post, edit, send
+   * ephemerals or read there (`not_in_channel`), as in a channel it was never invited to.
+   */
+  addChannel(id: string, name = id.toLowerCase(), { botMember = true }: { botMember?: boolean } = {}): void {
+    const existing = this.#channels.get(id);
+    if (existing) existing.botMember = botMember;
+    else this.#channels.set(id, { id, name, botMember, messages: [], byTs: new Map(), replies: new Map() });
+  }
+
+  /** A response URL served by this fake (what Slack puts in commands, shortcuts and actions). */
+  responseUrl(id = "r"): string {
+    return `${this.apiUrl.replace(/\/api\/$/, "")}/respond/${encodeURIComponent(id)}`;
+  }
+
+  /** What was posted to response URLs, in order: the id of the URL and the JSON body. */
+  responses(): { id: string; body: Record<string, unknown> }[] {
+    return structuredClone(this.#responses);
   }
 
   /**
@@ -303,6 +330,15 @@ export class FakeSlack {
     return this;
   }
 
+  /**
+   * Makes the next `times` calls of `method` take effect and then lose their reply: the socket is
+   * destroyed instead of answering, as when the network drops after Slack applied the call.
+   */
+  dropReply(method: string, { times = 1 }: { times?: number } = {}): this {
+    this.#dropped.set(method, times);
+    return this;
+  }
+
   /** Makes the next `times` calls of `method` answer `{ ok: false, error }` (HTTP 200), changing nothing. */
   fail(method: string, error: string, { times = 1 }: { times?: number } = {}): this {
     this.#failures.set(method, { times, error });
@@ -315,6 +351,18 @@ export class FakeSlack {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const url = new URL(req.url ?? "/", "http://fake.invalid");
+    if (url.pathname.startsWith("/respond/") && req.method === "POST") {
+      let body: Record<string, unknown> = {};
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>;
+      } catch {
+        this.#send(res, 400, { ok: false, error: "invalid_payload" });
+        return;
+      }
+      this.#responses.push({ id: decodeURIComponent(url.pathname.slice("/respond/".length)), body });
+      this.#send(res, 200, { ok: true });
+      return;
+    }
     if (!url.pathname.startsWith("/api/")) {
       this.#send(res, 404, { ok: false, error: "not_found" });
       return;
@@ -372,6 +420,15 @@ export class FakeSlack {
     } catch (e) {
       answer = { ok: false, error: "internal_error", detail: (e as Error).message };
     }
+    const drop = this.#dropped.get(method);
+    if (drop && drop > 0) {
+      if (drop === 1) this.#dropped.delete(method);
+      else this.#dropped.set(method, drop - 1);
+      call.status = 0;
+      call.error = "reply_dropped";
+      req.socket.destroy();
+      return;
+    }
     this.#answer(res, call, answer);
   }
 
@@ -401,6 +458,7 @@ export class FakeSlack {
     const text = str(a.text);
     if (text === undefined && !blocks?.length && !attachments?.length) return { ok: false, error: "no_text" };
     const ch = this.#channel(channel);
+    if (!ch.botMember) return { ok: false, error: "not_in_channel" };
     const threadTs = str(a.thread_ts);
     let root: SlackMessage | undefined;
     if (threadTs) {
@@ -428,6 +486,7 @@ export class FakeSlack {
   #update(a: Args): Answer {
     const ch = this.#channels.get(str(a.channel) ?? "");
     if (!ch) return { ok: false, error: "channel_not_found" };
+    if (!ch.botMember) return { ok: false, error: "not_in_channel" };
     const message = this.#find(ch, str(a.ts) ?? "");
     if (!message) return { ok: false, error: "message_not_found" };
     if (message.bot_id !== this.bot.bot_id && message.user !== this.bot.user_id) {
@@ -452,6 +511,7 @@ export class FakeSlack {
     const user = str(a.user);
     if (!channel) return { ok: false, error: "channel_not_found" };
     if (!user) return { ok: false, error: "user_not_found" };
+    if (this.#channels.get(channel)?.botMember === false) return { ok: false, error: "not_in_channel" };
     const blocks = Array.isArray(a.blocks) ? a.blocks : undefined;
     const text = str(a.text);
     if (text === undefined && !blocks?.length) return { ok: false, error: "no_text" };
@@ -478,22 +538,24 @@ export class FakeSlack {
   #replies(a: Args): Answer {
     const ch = this.#channels.get(str(a.channel) ?? "");
     if (!ch) return { ok: false, error: "channel_not_found" };
+    if (!ch.botMember) return { ok: false, error: "not_in_channel" };
     const ts = str(a.ts);
     const message = ts ? this.#find(ch, ts) : undefined;
     if (!message) return { ok: false, error: "thread_not_found" };
     const rootTs = message.thread_ts ?? message.ts;
     const all = this.#threadOf(ch, rootTs).filter(inWindow(a));
-    return this.#page(all, a);
+    return this.#page(all, a, truthy(a.include_all_metadata));
   }
 
   #history(a: Args): Answer {
     const ch = this.#channels.get(str(a.channel) ?? "");
     if (!ch) return { ok: false, error: "channel_not_found" };
+    if (!ch.botMember) return { ok: false, error: "not_in_channel" };
     const visible = ch.messages.filter(
       (m) => !m.thread_ts || m.thread_ts === m.ts || m.subtype === "thread_broadcast",
     );
     const newestFirst = visible.filter(inWindow(a)).reverse();
-    return { ...this.#page(newestFirst, a), pin_count: 0 };
+    return { ...this.#page(newestFirst, a, truthy(a.include_all_metadata)), pin_count: 0 };
   }
 
   #usersInfo(a: Args): Answer {
@@ -521,8 +583,11 @@ export class FakeSlack {
 
   // ---- model ------------------------------------------------------------------------------------
 
-  /** One page of `items` for cursor pagination (`limit` default 100, capped at 1000). */
-  #page(items: SlackMessage[], a: Args): Answer {
+  /**
+   * One page of `items` for cursor pagination (`limit` default 100, capped at 1000). Message
+   * metadata is left out unless asked for, as Slack does.
+   */
+  #page(items: SlackMessage[], a: Args, withMetadata = false): Answer {
     let start = 0;
     const cursor = str(a.cursor);
     if (cursor) {
@@ -536,18 +601,20 @@ export class FakeSlack {
     }
     const requested = num(a.limit);
     const limit = requested === undefined || requested < 1 ? 100 : Math.min(Math.floor(requested), 1000);
-    const page = items.slice(start, start + limit);
+    const page = structuredClone(items.slice(start, start + limit));
+    if (!withMetadata) for (const m of page) delete m.metadata;
     const next = items[start + limit];
     return {
       ok: true,
-      messages: structuredClone(page),
+      messages: page,
       has_more: next !== undefined,
       response_metadata: { next_cursor: next ? Buffer.from(`next_ts:${next.ts}`).toString("base64") : "" },
     };
   }
 
+  /** The channel, created (with the bot as a member) if it does not exist yet. */
   #channel(id: string): Channel {
-    this.addChannel(id);
+    if (!this.#channels.has(id)) this.addChannel(id);
     return this.#channels.get(id) as Channel;
   }
 

@@ -100,7 +100,7 @@ describe("lensbot in Slack (offline engine)", () => {
     // root, status, mode card, one card per lens, synthesis
     // The record is saved once every post has reached Slack, just after the status says Done.
     const record = await waitFor(async () => {
-      const r = await h.store.runForThread("C0LENS", root.ts);
+      const r = await h.store.runForThread("C0LENS", root.ts, "T0TEST");
       return r?.status === "done" ? r : undefined;
     });
     const lensNames = record?.analyses.map((a) => a.lens_name) ?? [];
@@ -120,11 +120,47 @@ describe("lensbot in Slack (offline engine)", () => {
     expect(await h.queue.count()).toBe(before);
   });
 
-  it("says how to fix it when lensbot cannot post in the channel", async () => {
-    h.slack.fail("chat.postMessage", "not_in_channel");
-    await slashCommand(h.url, "Why do our deploys keep failing?", { user_id: "U0PRIVATE" });
-    const notice = await waitFor(() => h.slack.ephemerals("U0PRIVATE")[0], 5_000, "the ephemeral notice");
-    expect(notice.text).toContain("/invite @lensbot");
+  it("says how to fix it when lensbot is not in the channel, through the command's response URL", async () => {
+    // The fake refuses posts, ephemerals and reads from a non-member, as Slack does: the notice
+    // can only reach the person through the response URL.
+    h.slack.addChannel("C0NOTIN", "private-ish", { botMember: false });
+    await slashCommand(h.url, "Why do our deploys keep failing?", {
+      user_id: "U0PRIVATE",
+      channel_id: "C0NOTIN",
+      trigger_id: "notin-1",
+    });
+    const notice = await waitFor(
+      () => h.slack.responses().find((r) => r.id === "cmd-notin-1"),
+      5_000,
+      "the notice through the response URL",
+    );
+    expect(notice.body.text).toContain("/invite @lensbot");
+    expect(notice.body.response_type).toBe("ephemeral");
+    expect(h.slack.calls("chat.postEphemeral").filter((c) => c.args.channel === "C0NOTIN")).toHaveLength(0);
+    expect(h.slack.messages("C0NOTIN")).toHaveLength(0);
+  });
+
+  it("says the same for the message shortcut in a channel lensbot is not in", async () => {
+    h.slack.addChannel("C0NOTIN2", "other", { botMember: false });
+    await interaction(h.url, {
+      type: "message_action",
+      callback_id: "apply_lenses",
+      trigger_id: "sc-notin",
+      message_ts: "1700000000.000001",
+      response_url: h.slack.responseUrl("sc-notin"),
+      message: { type: "message", user: "U0B", ts: "1700000000.000001", text: "our deploys fail" },
+      user: { id: "U0B", name: "b" },
+      channel: { id: "C0NOTIN2", name: "other" },
+      team: { id: "T0TEST", domain: "test" },
+      token: "legacy",
+      action_ts: "1",
+    });
+    const notice = await waitFor(
+      () => h.slack.responses().find((r) => r.id === "sc-notin"),
+      5_000,
+      "the notice",
+    );
+    expect(notice.body.text).toContain("/invite @lensbot");
   });
 
   it("rejects a bad signature or a stale timestamp with 401 and enqueues nothing", async () => {
@@ -223,7 +259,7 @@ describe("lensbot in Slack (offline engine)", () => {
       action_ts: "1",
     });
     await waitForDone(h, "C0BIG", thread_ts);
-    const record = await h.store.runForThread("C0BIG", thread_ts);
+    const record = await h.store.runForThread("C0BIG", thread_ts, "T0TEST");
     const context = record?.problem?.context ?? "";
     expect(context).toContain("Checkout latency doubled"); // the first message is always kept
     expect(context).toContain("update 499"); // and the latest
@@ -262,7 +298,7 @@ describe("lensbot in Slack (offline engine)", () => {
 
   it("applies a related lens from a card: one more card, then a refreshed synthesis", async () => {
     const root = await waitFor(() => roots(h, "C0LENS").find((m) => m.text.includes("350 ms")));
-    const record = await waitFor(() => h.store.runForThread("C0LENS", root.ts));
+    const record = await waitFor(() => h.store.runForThread("C0LENS", root.ts, "T0TEST"));
     const extra = catalogue.lenses.find((l) => !record.analyses.some((a) => a.lens_id === l.id));
     if (!extra) throw new Error("no lens left to apply");
     const before = h.slack.thread("C0LENS", root.ts).length;
@@ -279,7 +315,7 @@ describe("lensbot in Slack (offline engine)", () => {
       triggerId: "apply-1",
     });
     const updated = await waitFor(async () => {
-      const r = await h.store.runForThread("C0LENS", root.ts);
+      const r = await h.store.runForThread("C0LENS", root.ts, "T0TEST");
       return r?.analyses.some((a) => a.lens_id === extra.id) && r.status === "done" ? r : undefined;
     });
     expect(updated.analyses.map((a) => a.lens_id)).toEqual([
@@ -304,7 +340,7 @@ describe("lensbot in Slack (offline engine)", () => {
       "Ev0DM",
     );
     await waitForDone(h, "D0DM", ts);
-    const record = await h.store.runForThread("D0DM", ts);
+    const record = await h.store.runForThread("D0DM", ts, "T0TEST");
     expect(record?.job.trigger).toBe("direct_message");
     expect(record?.problem?.text).toBe("Our sprint retros never change anything");
   });
@@ -312,7 +348,7 @@ describe("lensbot in Slack (offline engine)", () => {
   it("records 👍 feedback per card and answers ephemerally", async () => {
     const record = await waitFor(async () => {
       const root = roots(h, "C0LENS").find((m) => m.text.includes("350 ms"));
-      return root ? h.store.runForThread("C0LENS", root.ts) : undefined;
+      return root ? h.store.runForThread("C0LENS", root.ts, "T0TEST") : undefined;
     });
     const lensId = record.analyses[0]?.lens_id ?? "";
     await buttonClick(h.url, {
@@ -324,16 +360,17 @@ describe("lensbot in Slack (offline engine)", () => {
       threadTs: record.threadTs,
       triggerId: "fb-1",
     });
-    await waitFor(() => h.slack.ephemerals("U0VOTER").length > 0);
+    const reply = await waitFor(() => h.slack.responses().find((r) => r.id === "action-fb-1"));
     expect(await h.store.votes(record.runId, lensId)).toEqual({ up: 1, down: 0 });
-    expect(h.slack.ephemerals("U0VOTER")[0]?.text).toContain("👍");
+    expect(reply.body.text).toContain("👍");
   });
 });
 
 describe("lensbot in Slack (Claude engine through the fake API)", () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ engine: "claude", maxRetries: 1 });
+    // Three attempts, a quarter of a second apart: the worker's real backoff is seconds to minutes.
+    h = await startHarness({ engine: "claude", maxRetries: 1, attempts: 3, retryDelay: () => 250 });
   });
   afterAll(async () => {
     await h.close();
@@ -380,10 +417,15 @@ describe("lensbot in Slack (Claude engine through the fake API)", () => {
     );
     const text = messageText(errorMessage);
     expect(text).toContain("model service could not be reached");
+    // Before giving up, the status line said a retry was coming.
+    const statusEdits = h.slack
+      .calls("chat.update")
+      .filter((c) => c.args.channel === "C0LENS" && JSON.stringify(c.args.blocks).includes("retrying in"));
+    expect(statusEdits.length).toBeGreaterThan(0);
     expect(text).not.toContain("fake error"); // the raw detail goes to the log only
     expect(h.logged.some((l) => l.msg === "analysis failed")).toBe(true);
     const record = await waitFor(async () => {
-      const r = await h.store.runForThread("C0LENS", root.ts);
+      const r = await h.store.runForThread("C0LENS", root.ts, "T0TEST");
       return r?.status === "failed" ? r : undefined;
     });
 
@@ -401,8 +443,11 @@ describe("lensbot in Slack (Claude engine through the fake API)", () => {
       triggerId: "retry-1",
     });
     await waitForDone(h, "C0LENS", root.ts);
-    const done = await h.store.runForThread("C0LENS", root.ts);
+    const done = await h.store.runForThread("C0LENS", root.ts, "T0TEST");
     expect(done?.status).toBe("done");
+    expect(
+      (await waitFor(() => h.slack.responses().find((r) => r.id === "action-retry-1"))).body.text,
+    ).toContain("Retrying");
     // The worker's line for the run carries its token usage (never the thread text).
     const line = h.logged.find(
       (l) => l.msg === "analysis done" && (l.obj as { runId?: string }).runId === done?.runId,

@@ -44,11 +44,14 @@ afterAll(async () => {
 
 it("acks at once and then tells the user the queue is unreachable, with a reference", async () => {
   const t0 = performance.now();
-  const ack = await slashCommand(url, "Our builds take 40 minutes and nobody knows why");
+  const ack = await slashCommand(url, "Our builds take 40 minutes and nobody knows why", {
+    trigger_id: "down-1",
+    response_url: slack.responseUrl("down-1"),
+  });
   expect(performance.now() - t0).toBeLessThan(1_000);
   expect(ack.status).toBe(200);
   expect(JSON.parse(ack.text).text).toContain("On it");
-  const notice = await waitFor(() => slack.ephemerals("U0ASKER")[0], 5_000, "the ephemeral notice");
-  expect(notice.text).toMatch(/queue is not reachable right now.*reference \w{8}/);
+  const notice = await waitFor(() => slack.responses().find((r) => r.id === "down-1"), 5_000, "the notice");
+  expect(String(notice.body.text)).toMatch(/queue is not reachable right now.*reference \w{8}/);
   expect(slack.calls("chat.postMessage")).toHaveLength(0); // no orphan root message without a job
 });

@@ -9,13 +9,14 @@ import type { App } from "@slack/bolt";
 import { WebClient } from "@slack/web-api";
 import type { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
+import { AnalyseThread } from "../../src/app/analyse.js";
 import { libraryOf } from "../../src/catalogue/graph.js";
 import { loadCatalogue } from "../../src/catalogue/load.js";
 import { BUNDLED_LENSES_DIR } from "../../src/config.js";
 import { createClaudeEngine } from "../../src/engines/claude/engine.js";
 import { createOfflineEngine } from "../../src/engines/offline/engine.js";
 import type { Engine } from "../../src/pipeline/ports.js";
-import { createProcessor } from "../../src/queue/processor.js";
+import { createFailedHandler, createProcessor } from "../../src/queue/processor.js";
 import { createAnalysisQueue, createAnalysisWorker } from "../../src/queue/queue.js";
 import { createSlackApp } from "../../src/slack/app.js";
 import { UserNames } from "../../src/slack/thread.js";
@@ -25,7 +26,8 @@ import { FakeSlack } from "../fakes/slack.js";
 
 export const SIGNING_SECRET = "test-signing-secret-0123456789abcdef";
 export const BOT_TOKEN = "xoxb-test-token";
-export const REDIS_URL = "redis://127.0.0.1:6379";
+/** The Redis the tests use: `REDIS_URL` when set (each run writes under its own prefix), else the local one. */
+export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
 export const opened = libraryOf(loadCatalogue(BUNDLED_LENSES_DIR));
 export const { catalogue, index } = opened;
@@ -49,15 +51,27 @@ export interface Harness {
  * (with `maxRetries` SDK retries); `"offline"` needs no model.
  */
 export async function startHarness(
-  options: { engine?: "offline" | "claude"; maxRetries?: number } = {},
+  options: {
+    engine?: "offline" | "claude";
+    maxRetries?: number;
+    /** Attempts per job (default the queue's). */
+    attempts?: number;
+    /** Delay before a retry (ms); default the worker's backoff (seconds to minutes). */
+    retryDelay?: (attempt: number, err: unknown) => number;
+  } = {},
 ): Promise<Harness> {
   const id = randomBytes(6).toString("hex");
   const slack = await FakeSlack.start();
+  responseUrl = (tag: string) => slack.responseUrl(tag);
   const anthropic = await FakeAnthropic.start();
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const store = new RecordStore(redis, { prefix: `lensbot-test-${id}`, ttlSeconds: 600 });
   const bullPrefix = `bull-test-${id}`;
-  const queue = createAnalysisQueue(redis, bullPrefix);
+  const queue = createAnalysisQueue(
+    redis,
+    bullPrefix,
+    options.attempts ? { attempts: options.attempts } : {},
+  );
   const logged: Harness["logged"] = [];
   const logger = {
     info(obj: object, msg?: string) {
@@ -84,7 +98,7 @@ export async function startHarness(
           catalogue,
         })
       : createOfflineEngine(opened);
-  const processor = createProcessor({
+  const analyse = new AnalyseThread({
     client,
     store,
     catalogue,
@@ -97,11 +111,21 @@ export async function startHarness(
     concurrency: 4,
     logger,
   });
+  const deps = {
+    analyse,
+    store,
+    logger,
+    busyRunDelayMs: 200,
+    ...(options.retryDelay && { retryDelay: options.retryDelay }),
+  };
   const workerRedis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const worker = createAnalysisWorker(workerRedis, processor, {
+  const worker = createAnalysisWorker(workerRedis, createProcessor(deps), {
     prefix: bullPrefix,
-    concurrency: 4,
+    concurrency: 8,
+    ...(options.retryDelay && { retryDelay: options.retryDelay }),
   });
+  const onFailed = createFailedHandler(deps);
+  worker.on("failed", (job, err) => void onFailed(job, err).catch(() => {}));
   const app = createSlackApp({
     botToken: BOT_TOKEN,
     signingSecret: SIGNING_SECRET,
@@ -164,6 +188,9 @@ export async function post(
   return { status: res.status, text: await res.text() };
 }
 
+/** Where response URLs in the payloads below point: the fake Slack of the latest harness. */
+let responseUrl = (id: string) => `http://127.0.0.1:9/respond/${id}`;
+
 let triggerCounter = 0;
 export const nextTriggerId = () => `${Date.now()}.${++triggerCounter}.${randomBytes(4).toString("hex")}`;
 
@@ -171,21 +198,22 @@ export const nextTriggerId = () => `${Date.now()}.${++triggerCounter}.${randomBy
 export function slashCommand(
   url: string,
   text: string,
-  extra: { trigger_id?: string; user_id?: string } = {},
+  extra: { trigger_id?: string; user_id?: string; channel_id?: string; response_url?: string } = {},
 ) {
+  const trigger = extra.trigger_id ?? nextTriggerId();
   const body = new URLSearchParams({
     token: "legacy",
     team_id: "T0TEST",
     team_domain: "test",
-    channel_id: "C0LENS",
+    channel_id: extra.channel_id ?? "C0LENS",
     channel_name: "eng",
     user_id: extra.user_id ?? "U0ASKER",
     user_name: "asker",
     command: "/lens",
     text,
     api_app_id: "A0LENSBOT",
-    response_url: "http://127.0.0.1:9/commands/unused",
-    trigger_id: extra.trigger_id ?? nextTriggerId(),
+    response_url: extra.response_url ?? responseUrl(`cmd-${trigger}`),
+    trigger_id: trigger,
   }).toString();
   return post(url, body, "application/x-www-form-urlencoded");
 }
@@ -243,7 +271,7 @@ export function buttonClick(
       { type: "button", action_id: click.actionId, block_id: "b", value: click.value, action_ts: "1" },
     ],
     token: "legacy",
-    response_url: "http://127.0.0.1:9/unused",
+    response_url: responseUrl(`action-${click.triggerId}`),
     api_app_id: "A0LENSBOT",
     container: { type: "message" },
   });

@@ -1,0 +1,211 @@
+import type { WebClient } from "@slack/web-api";
+import type { Catalogue } from "../catalogue/catalogue.js";
+import type { CatalogueIndex } from "../catalogue/search.js";
+import { ErrorCode, LensbotError } from "../errors.js";
+import { prepareProblem } from "../pipeline/input.js";
+import type { Engine, Sink } from "../pipeline/ports.js";
+import { runPipeline, type StepTimeouts } from "../pipeline/run.js";
+import { type AnalysisResult, type Problem, totalUsage } from "../pipeline/schemas.js";
+import type { AnalysisJob } from "../queue/jobs.js";
+import { ThreadPublisher } from "../slack/publisher.js";
+import { buildTranscript, readThread, type UserNames } from "../slack/thread.js";
+import type { RecordStore } from "../store/records.js";
+
+/** What the use case needs; built once per worker process. */
+export interface AnalyseDeps {
+  client: WebClient;
+  store: RecordStore;
+  catalogue: Catalogue;
+  index: CatalogueIndex;
+  engine: Engine;
+  names: UserNames;
+  /** The bot's own bot_id, so its earlier cards are summarised in transcripts. */
+  ownBotId?: string;
+  maxProblemChars: number;
+  threadTokens: number;
+  /** Lens analyses at once within one run. */
+  concurrency: number;
+  /** Per-step time limits (ms). */
+  timeouts?: Partial<StepTimeouts>;
+  logger: { info(o: object, msg?: string): void; error(o: object, msg?: string): void };
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** One attempt at a job: who is running it, and the signal that stops it. */
+export interface Attempt {
+  /** Unique to this attempt (the queue's lock token): slot claims carry it. */
+  owner: string;
+  signal: AbortSignal;
+}
+
+const THREAD_QUESTION = "What is going wrong in this thread, and what should the team do next?";
+
+/** A message for people: the coded message when we have one, never raw error text. */
+export function userMessage(err: unknown): string {
+  if (err instanceof LensbotError && err.code !== ErrorCode.Internal) return err.message;
+  return "Something went wrong while analysing this thread.";
+}
+
+/**
+ * The application service behind every entry point that analyses a thread (`/lens`, @mention,
+ * shortcut, DM, apply-lens, retry): read the thread → run the pipeline → publish, as a
+ * checkpointed state machine in Redis. Each step's result is saved the moment it exists, so an
+ * attempt that was retried, stalled or handed back continues from the last checkpoint and never
+ * calls the model for a saved step. Follow-ups (apply a lens, retry) extend the saved run.
+ * The queue adapter around it only parses the job, serialises runs and decides about retries.
+ */
+export class AnalyseThread {
+  readonly #deps: AnalyseDeps;
+
+  constructor(deps: AnalyseDeps) {
+    this.#deps = deps;
+  }
+
+  #publisher(job: AnalysisJob, owner: string): ThreadPublisher {
+    const { client, store, catalogue, sleep } = this.#deps;
+    return new ThreadPublisher(
+      { client, store, catalogue, owner, ...(sleep && { sleep }) },
+      { runId: job.runId, channel: job.channel, threadTs: job.threadTs },
+    );
+  }
+
+  /**
+   * Runs (or continues) the analysis of `job`, posting into its thread.
+   * @throws LensbotError (coded: `retryable` says whether a later attempt may succeed), or
+   *   CancelledError when `attempt.signal` aborts; progress made so far stays saved.
+   */
+  async run(job: AnalysisJob, attempt: Attempt): Promise<AnalysisResult> {
+    const { store } = this.#deps;
+    await store.createRun(job);
+    const saved = await store.getRun(job.runId);
+    const publisher = this.#publisher(job, attempt.owner);
+    const resuming =
+      saved !== undefined &&
+      saved.status !== "queued" &&
+      saved.status !== "done" &&
+      saved.status !== "failed";
+    if (!saved?.suggestion) publisher.progress(() => ({ phase: "suggesting", lenses: [] }));
+    if (resuming) {
+      publisher.progress((s) => ({ ...s, note: "Resuming where the last attempt stopped." }));
+    }
+    try {
+      let problem = saved?.problem;
+      if (!problem) {
+        problem = await this.#problem(job);
+        await store.saveProblem(job.runId, problem);
+      }
+      if (!saved?.suggestion) await store.setStatus(job.runId, "suggesting");
+      const result = await runPipeline({
+        problem,
+        catalogue: this.#deps.catalogue,
+        index: this.#deps.index,
+        engine: this.#deps.engine,
+        sink: this.#checkpointing(job.runId, publisher.sink(problem.notes)),
+        concurrency: this.#deps.concurrency,
+        signal: attempt.signal,
+        ...(this.#deps.timeouts && { timeouts: this.#deps.timeouts }),
+        ...(job.lensIds && { lensIds: job.lensIds }),
+        ...(saved && {
+          saved: {
+            ...(saved.suggestion && { suggestion: saved.suggestion }),
+            analyses: saved.analyses,
+            ...(saved.synthesis && { synthesis: saved.synthesis }),
+            ...(saved.synthesisOf && { synthesisOf: saved.synthesisOf }),
+          },
+        }),
+      });
+      await publisher.drain();
+      await store.setStatus(job.runId, "done");
+      await publisher.clearError();
+      this.#deps.logger.info(
+        {
+          runId: job.runId,
+          team: job.teamId,
+          channel: job.channel,
+          elapsedMs: result.elapsed_ms,
+          tokens: totalUsage(result.usage),
+        },
+        "analysis done",
+      );
+      return result;
+    } catch (err) {
+      // No stale post may race a retry or the error card.
+      await publisher.drain().catch(() => {});
+      throw err;
+    }
+  }
+
+  /**
+   * A sink that saves each result (awaited: a checkpoint exists before the run moves on) and
+   * moves the state machine, then hands the result to `next` (the thread publisher).
+   */
+  #checkpointing(runId: string, next: Sink): Sink {
+    const { store } = this.#deps;
+    return {
+      ...next,
+      suggestion: async (s) => {
+        await store.saveSuggestion(runId, s);
+        await store.setStatus(runId, "analysing");
+        await next.suggestion?.(s);
+      },
+      lensDone: async (a) => {
+        await store.saveAnalysis(runId, a);
+        await next.lensDone?.(a);
+      },
+      synthesisStarted: async () => {
+        await store.setStatus(runId, "synthesising");
+        await next.synthesisStarted?.();
+      },
+      synthesis: async (s) => {
+        const run = await store.getRun(runId);
+        await store.saveSynthesis(runId, s, run?.analyses.map((a) => a.lens_id) ?? []);
+        await next.synthesis?.(s);
+      },
+    };
+  }
+
+  /**
+   * Shows in the thread that the run waits for a later attempt (e.g. the model service is busy),
+   * without failing it.
+   */
+  async willRetry(job: AnalysisJob, owner: string, note: string): Promise<void> {
+    await this.#deps.store.setStatus(job.runId, "queued", note);
+    const publisher = this.#publisher(job, owner);
+    await publisher.status((s) => ({ ...s, note }));
+  }
+
+  /**
+   * Ends a run that cannot succeed: an error card with a reference id and a Retry button, the
+   * status line marked failed, and the record `failed`. Safe to call twice (slots are idempotent).
+   */
+  async fail(job: AnalysisJob, err: unknown, owner: string): Promise<void> {
+    const publisher = this.#publisher(job, owner);
+    await publisher.error(job.runId, userMessage(err));
+    await publisher.failed("See the message below.");
+    await this.#deps.store.setStatus(job.runId, "failed");
+  }
+
+  async #problem(job: AnalysisJob): Promise<Problem> {
+    const deps = this.#deps;
+    const notes = job.notes ?? [];
+    if (!job.readThread) return prepareProblem(job.question, { maxChars: deps.maxProblemChars, notes });
+    const messages = await readThread(deps.client, job.channel, job.threadTs);
+    const userIds = [
+      ...new Set(
+        messages.flatMap((m) => [m.user, ...[...m.text.matchAll(/<@([UW][A-Z0-9]+)/g)].map((x) => x[1])]),
+      ),
+    ];
+    const names = new Map<string, string>();
+    for (const id of userIds) if (id) names.set(id, await deps.names.name(id));
+    const transcript = buildTranscript(messages, names, {
+      budgetTokens: deps.threadTokens,
+      ...(deps.ownBotId && { ownBotId: deps.ownBotId }),
+    });
+    const question = job.question.trim() || THREAD_QUESTION;
+    return prepareProblem(question, {
+      maxChars: deps.maxProblemChars,
+      context: transcript.text,
+      notes: [...notes, ...transcript.notes],
+    });
+  }
+}
