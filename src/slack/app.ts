@@ -3,6 +3,7 @@ import {
   App,
   type BlockAction,
   type ButtonAction,
+  HTTPReceiver,
   LogLevel,
   type MessageShortcut,
   type RespondFn,
@@ -105,7 +106,25 @@ export function createSlackApp(options: SlackAppOptions): App {
     token: options.botToken,
     ...(socketMode
       ? { socketMode: true, appToken: options.appToken }
-      : { signingSecret: options.signingSecret ?? "", processBeforeResponse: false }),
+      : {
+          receiver: new HTTPReceiver({
+            signingSecret: options.signingSecret ?? "",
+            processBeforeResponse: false,
+            // A signed request Bolt cannot process (a malformed payload) is acknowledged, logged
+            // and dropped: Slack would only retry it, and nothing about it can be fixed later.
+            processEventErrorHandler: async ({ error, response }) => {
+              logger.warn(
+                { err: { message: error.message, code: (error as { code?: string }).code } },
+                "dropped a request Bolt could not process",
+              );
+              if (!response.headersSent) {
+                response.writeHead(200);
+                response.end();
+              }
+              return true;
+            },
+          }),
+        }),
     clientOptions: {
       ...(options.apiUrl && { slackApiUrl: options.apiUrl }),
       timeout: options.apiTimeoutMs ?? 10_000,

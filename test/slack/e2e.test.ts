@@ -16,9 +16,12 @@ import {
   interaction,
   messageText,
   post,
+  roots,
   slashCommand,
   startHarness,
+  statusOf,
   waitFor,
+  waitForDone,
 } from "../support/harness.js";
 
 const PROBLEM =
@@ -32,26 +35,6 @@ function expectAllWithinLimits(h: Harness) {
     const problems = checkBlockKitLimits(call.args as { text?: string; blocks?: unknown[] });
     expect(problems, `${call.method}: ${problems.join("; ")}`).toEqual([]);
   }
-}
-
-/** Top-level messages of a channel (a root with replies carries thread_ts equal to its own ts). */
-const roots = (h: Harness, channel: string) =>
-  h.slack.messages(channel).filter((m) => !m.thread_ts || m.thread_ts === m.ts);
-
-const statusOf = (h: Harness, channel: string, threadTs: string) =>
-  h.slack
-    .thread(channel, threadTs)
-    .find((m) => /step \d of 3|\*Done\*|\*Failed\*/.test(m.text + JSON.stringify(m.blocks)));
-
-async function waitForDone(h: Harness, channel: string, threadTs: string) {
-  return waitFor(
-    () => {
-      const s = statusOf(h, channel, threadTs);
-      return s && messageText(s).includes("Done") ? s : undefined;
-    },
-    15_000,
-    "the status to say Done",
-  );
 }
 
 describe("Slack request signing", () => {

@@ -296,3 +296,54 @@ export async function waitFor<T>(
 export function messageText(m: { text: string; blocks?: unknown[] }): string {
   return `${m.text}\n${JSON.stringify(m.blocks ?? [])}`;
 }
+
+/** Top-level messages of a channel (a root with replies carries thread_ts equal to its own ts). */
+export const roots = (h: Harness, channel: string) =>
+  h.slack.messages(channel).filter((m) => !m.thread_ts || m.thread_ts === m.ts);
+
+/** The run's status message in a thread (the one that names the step, or Done/Failed). */
+export const statusOf = (h: Harness, channel: string, threadTs: string) =>
+  h.slack
+    .thread(channel, threadTs)
+    .find((m) => /step \d of 3|\*Done\*|\*Failed\*/.test(m.text + JSON.stringify(m.blocks)));
+
+/** Waits until the thread's status message says Done. */
+export async function waitForDone(h: Harness, channel: string, threadTs: string, timeoutMs = 15_000) {
+  return waitFor(
+    () => {
+      const s = statusOf(h, channel, threadTs);
+      return s && messageText(s).includes("Done") ? s : undefined;
+    },
+    timeoutMs,
+    "the status to say Done",
+  );
+}
+
+/** How many times each message slot of a run was posted (from the fake's chat.postMessage calls). */
+export function postsPerSlot(h: Harness, runId: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const c of h.slack.calls("chat.postMessage")) {
+    const meta = c.args.metadata as { event_payload?: { run_id?: string; slot?: string } } | undefined;
+    if (meta?.event_payload?.run_id !== runId || c.error) continue;
+    const slot = meta.event_payload.slot ?? "";
+    out.set(slot, (out.get(slot) ?? 0) + 1);
+  }
+  return out;
+}
+
+/** The messages of a thread that carry a run's slot metadata, by slot. */
+export function slotMessages(
+  h: Harness,
+  channel: string,
+  threadTs: string,
+  runId: string,
+): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const m of h.slack.thread(channel, threadTs)) {
+    const meta = m.metadata as { event_payload?: { run_id?: string; slot?: string } } | undefined;
+    if (meta?.event_payload?.run_id !== runId) continue;
+    const slot = meta.event_payload.slot ?? "";
+    out.set(slot, (out.get(slot) ?? 0) + 1);
+  }
+  return out;
+}
