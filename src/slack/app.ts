@@ -18,6 +18,7 @@ import { enqueueAnalysis } from "../queue/queue.js";
 import type { AnalysisRecord, RecordStore } from "../store/records.js";
 import { type LensButtonValue, rootMessage } from "./blocks/cards.js";
 import { ThreadPublisher } from "./publisher.js";
+import { withRateLimit } from "./rate-limit.js";
 import { decodeMrkdwn } from "./thread.js";
 
 export interface SlackAppOptions {
@@ -55,6 +56,9 @@ const MENTION = /<@[UW][A-Z0-9]+(?:\|[^>]*)?>/g;
 
 /** User text from Slack (entities escaped, links and mentions in angle brackets) as plain text, decoded once here. */
 const decodeSlackText = (text: string) => decodeMrkdwn(text, new Map());
+/** The `metadata.event_type` of the message that opens a `/lens` thread. */
+export const ROOT_EVENT = "lensbot_root";
+
 /** How long a delivery or click is remembered, to drop Slack's retries and double clicks (ms). */
 const TRIGGER_TTL_MS = 24 * 3600_000;
 
@@ -125,9 +129,14 @@ export function createSlackApp(options: SlackAppOptions): App {
             },
           }),
         }),
+    // No retries inside the client: a post whose answer was lost is looked for before it is
+    // sent again (the root message here, every other message in ThreadPublisher).
     clientOptions: {
       ...(options.apiUrl && { slackApiUrl: options.apiUrl }),
       timeout: options.apiTimeoutMs ?? 10_000,
+      retryConfig: { retries: 0 },
+      // Rate limits surface as errors, waited out per call (Retry-After) by `withRateLimit`.
+      rejectRateLimitedCalls: true,
     },
     logLevel: LogLevel.WARN,
   });
@@ -183,24 +192,7 @@ export function createSlackApp(options: SlackAppOptions): App {
     let publisher: ThreadPublisher | undefined;
     try {
       if (!(await withTimeout(store.claimTrigger(runId, TRIGGER_TTL_MS), enqueueTimeout, "Redis"))) return;
-      let threadTs = run.threadTs;
-      if (!threadTs) {
-        const [root] = rootMessage({ userId: run.userId, problem: run.question });
-        if (!root) throw new Error("empty root message");
-        try {
-          const res = await client.chat.postMessage({
-            channel: run.channel,
-            text: root.text,
-            blocks: root.blocks,
-            unfurl_links: false,
-            unfurl_media: false,
-          });
-          if (!res.ts) throw new Error("chat.postMessage returned no ts");
-          threadTs = res.ts;
-        } catch (err) {
-          throw new SlackError("chat.postMessage", (err as { data?: { error?: string } }).data?.error, err);
-        }
-      }
+      const threadTs = run.threadTs ?? (await postRoot(client, run));
       publisher = publisherFor(client, runId, run.channel, threadTs);
       await publisher.status(() => ({
         phase: "suggesting",
@@ -226,6 +218,51 @@ export function createSlackApp(options: SlackAppOptions): App {
         },
         message,
       );
+    }
+  }
+
+  /**
+   * Posts the message that opens a `/lens` thread, tagged with the run id in its metadata. When
+   * the answer is lost, the channel's latest messages are searched for it before anything else,
+   * so the root is never posted twice.
+   * @returns its ts (the thread's).
+   * @throws SlackError when Slack refuses it.
+   */
+  async function postRoot(
+    client: WebClient,
+    run: { runId: string; channel: string; userId: string; question: string },
+  ) {
+    const [root] = rootMessage({ userId: run.userId, problem: run.question });
+    if (!root) throw new Error("empty root message");
+    const metadata = { event_type: ROOT_EVENT, event_payload: { run_id: run.runId } };
+    try {
+      const res = await withRateLimit(() =>
+        client.chat.postMessage({
+          channel: run.channel,
+          text: root.text,
+          blocks: root.blocks,
+          unfurl_links: false,
+          unfurl_media: false,
+          metadata,
+        }),
+      );
+      if (res.ts) return res.ts;
+      throw new SlackError("chat.postMessage", "no_ts", "chat.postMessage returned no ts");
+    } catch (err) {
+      if (err instanceof SlackError) throw err;
+      const slackError = (err as { data?: { error?: string } }).data?.error;
+      if (slackError === undefined) {
+        const recent = await client.conversations
+          .history({ channel: run.channel, limit: 50, include_all_metadata: true })
+          .catch(() => undefined);
+        const found = recent?.messages?.find((m) => {
+          const meta = (m as { metadata?: { event_type?: string; event_payload?: { run_id?: string } } })
+            .metadata;
+          return meta?.event_type === ROOT_EVENT && meta.event_payload?.run_id === run.runId;
+        });
+        if (found?.ts) return found.ts;
+      }
+      throw new SlackError("chat.postMessage", slackError, err);
     }
   }
 

@@ -249,7 +249,11 @@ export class ThreadPublisher {
    * @throws the first error any of them raised (so a failed post fails the job and is retried).
    */
   async drain(): Promise<void> {
-    await this.#queue;
+    // Work queued by work in flight (a card's post queues a status edit) is waited for too.
+    for (let tail = this.#queue; ; tail = this.#queue) {
+      await tail;
+      if (tail === this.#queue) break;
+    }
     if (this.#failure !== undefined) {
       const err = this.#failure;
       this.#failure = undefined;
