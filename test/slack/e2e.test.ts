@@ -19,7 +19,6 @@ import {
   roots,
   slashCommand,
   startHarness,
-  statusOf,
   waitFor,
   waitForDone,
 } from "../support/harness.js";
