@@ -189,7 +189,9 @@ export class AnalyseThread {
     const deps = this.#deps;
     const notes = job.notes ?? [];
     if (!job.readThread) return prepareProblem(job.question, { maxChars: deps.maxProblemChars, notes });
-    const messages = await readThread(deps.client, job.channel, job.threadTs);
+    const { messages, unread } = await readThread(deps.client, job.channel, job.threadTs, {
+      ...(job.questionTs && { questionTs: job.questionTs }),
+    });
     const userIds = [
       ...new Set(
         messages.flatMap((m) => [m.user, ...[...m.text.matchAll(/<@([UW][A-Z0-9]+)/g)].map((x) => x[1])]),
@@ -200,6 +202,8 @@ export class AnalyseThread {
     const transcript = buildTranscript(messages, names, {
       budgetTokens: deps.threadTokens,
       ...(deps.ownBotId && { ownBotId: deps.ownBotId }),
+      ...(job.questionTs && { questionTs: job.questionTs }),
+      unread,
     });
     const question = job.question.trim() || THREAD_QUESTION;
     return prepareProblem(question, {

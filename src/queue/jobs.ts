@@ -30,6 +30,8 @@ export const AnalysisJobSchema = z.object({
   question: z.string(),
   /** Read the thread with conversations.replies and give it to the pipeline as context. */
   readThread: z.boolean(),
+  /** The message the question sits on (an @mention, the message a shortcut was used on): always kept. */
+  questionTs: z.string().optional(),
   /** Lens ids to apply instead of suggested ones (apply_lens adds one to an earlier run). */
   lensIds: z.array(z.string()).optional(),
   /** Notes for the person about the input, e.g. that an over-long question was cut. */

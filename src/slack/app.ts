@@ -304,6 +304,7 @@ export function createSlackApp(options: SlackAppOptions): App {
       userId: event.user,
       ...capped(question),
       readThread: inThread,
+      ...(inThread && { questionTs: event.ts }),
     });
   });
 
@@ -349,6 +350,7 @@ export function createSlackApp(options: SlackAppOptions): App {
       userId: shortcut.user.id,
       question: "",
       readThread: true,
+      questionTs: shortcut.message.ts,
     });
   });
 

@@ -167,6 +167,68 @@ describe("durable runs (Claude engine through the fake API)", () => {
   });
 });
 
+describe("long threads", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("reads a 5,000-message thread within its page cap, and keeps the question and the latest messages", async () => {
+    const seeded = Array.from({ length: 5_000 }, (_, i) =>
+      i % 10 === 5
+        ? { bot_id: "B0PAGER", subtype: "bot_message", text: `[ALERT] checkout p99 ${900 + i} ms` }
+        : {
+            user: i % 2 ? "U0A" : "U0B",
+            text:
+              i === 0
+                ? "Checkout latency doubled after the payments migration"
+                : `update ${i}: still timing out`,
+          },
+    );
+    const { thread_ts, tss } = h.slack.seedThread("C0HUGE", seeded);
+    const questionTs = tss[4_990]!;
+    await eventCallbackMention(h, "C0HUGE", thread_ts, questionTs, "Ev0HUGE");
+    await waitForDone(h, "C0HUGE", thread_ts, 30_000);
+    const record = await h.store.runForThread("C0HUGE", thread_ts, "T0TEST");
+    const context = record?.problem?.context ?? "";
+    expect(Math.ceil(context.length / 4)).toBeLessThanOrEqual(6_000);
+    expect(context).toContain("Checkout latency doubled");
+    expect(context).toContain("update 4990:");
+    expect(context).toContain("update 4999:");
+    expect(context).toMatch(/\[\d+ alerts from bot B0PAGER; the first: /);
+    expect(context).toMatch(/messages in the middle of this thread were not read/);
+    expect(
+      h.slack.calls("conversations.replies").filter((c) => c.args.channel === "C0HUGE").length,
+    ).toBeLessThanOrEqual(15);
+  });
+});
+
+/** An @mention of lensbot posted at `ts` inside a thread. */
+async function eventCallbackMention(
+  h: Harness,
+  channel: string,
+  threadTs: string,
+  ts: string,
+  eventId: string,
+) {
+  const { eventCallback } = await import("../support/harness.js");
+  await eventCallback(
+    h.url,
+    {
+      type: "app_mention",
+      channel,
+      user: "U0A",
+      text: "<@UBOT00001> what should we change?",
+      ts,
+      thread_ts: threadTs,
+    },
+    eventId,
+  );
+}
+
 describe("every interaction is checked against the run it names", () => {
   let h: Harness;
   let runId: string;

@@ -48,13 +48,14 @@ describe("buildTranscript", () => {
       i === 150 ? { ts: "alert", botId: "B0PAGER", text: "[ALERT] disk full" } : msg(i),
     );
     const t = buildTranscript(messages, names, { budgetTokens: 1_000 });
-    expect(estimateTokens(t.text)).toBeLessThanOrEqual(1_100); // the budget plus the cut markers
+    expect(estimateTokens(t.text)).toBeLessThanOrEqual(1_000); // everything counted, markers too
     expect(t.text).toContain("message number 0 ");
-    expect(t.text).toContain("[ALERT] disk full");
+    expect(t.text).toContain('[1 alert from bot B0PAGER: "[ALERT] disk full"]');
     expect(t.text).toContain("message number 299 ");
     expect(t.text).not.toContain("message number 100 ");
     expect(t.text).toMatch(/\[… \d+ messages left out to fit the budget …\]/);
     expect(t.kept + t.omitted).toBe(300);
+    expect(t.text.split("\n")[1]).toContain("1 alert from"); // summaries sit right after the first message
     expect(t.notes[0]).toContain(`The thread has 300 messages; ${t.omitted} from the middle were left out`);
   });
 
@@ -75,5 +76,41 @@ describe("buildTranscript", () => {
     });
     expect(t.text.length).toBeLessThan(600);
     expect(t.text).toContain("[…]");
+  });
+});
+
+describe("a 5,000-message thread with 10% alerts", () => {
+  const messages: ThreadMessage[] = Array.from({ length: 5_000 }, (_, i) => {
+    const ts = `1700000000.${String(i).padStart(6, "0")}`;
+    if (i % 10 === 5)
+      return { ts, botId: i % 20 === 5 ? "B0PAGER" : "B0GRAFANA", text: `[ALERT] checkout p99 ${i} ms` };
+    return {
+      ts,
+      user: i % 2 ? "U0ALICE" : "U0BOB",
+      text: `update ${i}: ${"still timing out on the fraud call ".repeat(3)}`,
+    };
+  });
+  const question = messages[4_990]!;
+
+  it("fits the budget with everything counted and keeps the question, the first and the latest messages", () => {
+    const t = buildTranscript(messages, names, { budgetTokens: 6_000, questionTs: question.ts });
+    expect(estimateTokens(t.text)).toBeLessThanOrEqual(6_000);
+    const lines = t.text.split("\n");
+    expect(lines[0]).toContain("update 0:");
+    expect(t.text).toContain(`update 4990:`);
+    expect(lines.at(-1)).toContain("update 4999:");
+    // Alerts as one line per source with the count, the first and the last, not one by one.
+    expect(t.text).toMatch(
+      /\[250 alerts from bot B0PAGER; the first: "\[ALERT\] checkout p99 5 ms"; the last: "\[ALERT\] checkout p99 4985 ms"\]/,
+    );
+    expect(t.text).toMatch(/\[250 alerts from bot B0GRAFANA;/);
+    expect(lines.filter((l) => l.includes("[bot alert]"))).toHaveLength(0);
+    expect(t.notes[0]).toMatch(/The thread has 5000 messages/);
+  });
+
+  it("states the messages never read when the thread was read only in part", () => {
+    const t = buildTranscript(messages.slice(0, 100), names, { budgetTokens: 6_000, unread: 4_900 });
+    expect(t.text).toContain("[… 4900 messages in the middle of this thread were not read …]");
+    expect(estimateTokens(t.text)).toBeLessThanOrEqual(6_000);
   });
 });
