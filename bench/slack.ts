@@ -91,7 +91,7 @@ function assertNoErrors(h: Harness, what: string): void {
  */
 async function closeHarness(h: Harness): Promise<void> {
   await h.close();
-  const connection = h.worker.opts.connection as { disconnect?: () => void } | undefined;
+  const connection = h.worker?.opts.connection as { disconnect?: () => void } | undefined;
   connection?.disconnect?.();
 }
 

@@ -26,6 +26,11 @@ const EnvSchema = z.object({
   ANTHROPIC_API_KEY: optionalString,
   ANTHROPIC_BASE_URL: z.url().optional(),
   REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
+  /** Prefix of every Redis key lensbot writes (records; the queue uses `{<prefix>:bull}`). */
+  LENSBOT_REDIS_PREFIX: z
+    .string()
+    .regex(/^[\w.-]+$/, "letters, digits, dots, dashes, underscores")
+    .default("lensbot"),
   PORT: number(3000, 1, 65535),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   LENSES_DIR: z.string().default(BUNDLED_LENSES_DIR),
@@ -81,6 +86,7 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       ...(env.LENSBOT_MODEL_SYNTHESIZE && { synthesize: env.LENSBOT_MODEL_SYNTHESIZE }),
     },
     redisUrl: env.REDIS_URL,
+    redisPrefix: env.LENSBOT_REDIS_PREFIX,
     port: env.PORT,
     logLevel: env.LOG_LEVEL,
     lensesDir: env.LENSES_DIR,

@@ -6,7 +6,7 @@ import { type Config, loadConfig, requireSlack } from "./config.js";
 import { createEngine, defaultEngineName } from "./engines/index.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createFailedHandler, createProcessor } from "./queue/processor.js";
-import { createAnalysisQueue, createAnalysisWorker } from "./queue/queue.js";
+import { createAnalysisQueue, createAnalysisWorker, queuePrefix } from "./queue/queue.js";
 import { createSlackApp } from "./slack/app.js";
 import { UserNames } from "./slack/thread.js";
 import { RecordStore } from "./store/records.js";
@@ -26,6 +26,21 @@ export function connectRedis(url: string, use: "worker" | "commands", commandTim
         enableOfflineQueue: false,
         commandTimeout: commandTimeoutMs,
       });
+}
+
+/**
+ * Waits until a connection is ready, for at most `ms` (then goes on: commands fail fast and the
+ * listeners tell people the queue is unreachable until Redis comes).
+ */
+async function ready(redis: Redis, ms: number): Promise<void> {
+  if (redis.status === "ready") return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    redis.once("ready", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 export interface Running {
@@ -49,8 +64,11 @@ export async function start(
   const opened = openCatalogue(config.lensesDir);
   const { catalogue, index } = opened;
   const redis = connectRedis(config.redisUrl, "commands", config.redisTimeoutMs);
-  const store = new RecordStore(redis, { ttlSeconds: config.recordTtlSeconds });
-  const queue = createAnalysisQueue(redis);
+  redis.on("error", (err) => logger.warn({ err: err.message }, "Redis connection error"));
+  await ready(redis, 5_000);
+  const store = new RecordStore(redis, { prefix: config.redisPrefix, ttlSeconds: config.recordTtlSeconds });
+  const prefix = queuePrefix(config.redisPrefix);
+  const queue = createAnalysisQueue(redis, prefix);
   const closers: (() => Promise<unknown>)[] = [];
   let port: number | undefined;
   let shuttingDown = false;
@@ -84,6 +102,7 @@ export async function start(
     const deps = { analyse, store, logger, shuttingDown: () => shuttingDown };
     const workerRedis = connectRedis(config.redisUrl, "worker");
     const worker = createAnalysisWorker(workerRedis, createProcessor(deps), {
+      prefix,
       concurrency: config.workerConcurrency,
     });
     const onFailed = createFailedHandler(deps);

@@ -24,6 +24,14 @@ export function retryDelay(attempt: number, err: unknown): number {
 }
 
 /**
+ * The BullMQ prefix for a deployment's key prefix: a hash tag, so every key of the queue lands in
+ * one Redis Cluster slot (BullMQ's scripts touch several of them at once).
+ */
+export function queuePrefix(redisPrefix: string): string {
+  return `{${redisPrefix}:bull}`;
+}
+
+/**
  * The analysis queue. Jobs are deduplicated by `jobId` (see `dedupeKey`): adding a job whose id
  * is still present is a no-op, which is how Slack's event retries never run twice. Finished jobs
  * are kept for a day (so late duplicates are still recognised), failed ones for a week.

@@ -37,8 +37,11 @@ export interface Harness {
   anthropic: FakeAnthropic;
   redis: Redis;
   queue: Queue;
-  worker: Worker;
+  worker: Worker | undefined;
   store: RecordStore;
+  /** Where this harness's records and queue live in Redis (for worker processes). */
+  recordPrefix: string;
+  bullPrefix: string;
   app: App;
   url: string;
   /** Every info and error line the processor logged (tests assert on what reached the log, not the user). */
@@ -58,6 +61,8 @@ export async function startHarness(
     attempts?: number;
     /** Delay before a retry (ms); default the worker's backoff (seconds to minutes). */
     retryDelay?: (attempt: number, err: unknown) => number;
+    /** Run a worker in this process (default true); without one, tests start worker processes. */
+    worker?: boolean;
   } = {},
 ): Promise<Harness> {
   const id = randomBytes(6).toString("hex");
@@ -119,13 +124,16 @@ export async function startHarness(
     ...(options.retryDelay && { retryDelay: options.retryDelay }),
   };
   const workerRedis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const worker = createAnalysisWorker(workerRedis, createProcessor(deps), {
-    prefix: bullPrefix,
-    concurrency: 8,
-    ...(options.retryDelay && { retryDelay: options.retryDelay }),
-  });
+  const worker =
+    options.worker === false
+      ? undefined
+      : createAnalysisWorker(workerRedis, createProcessor(deps), {
+          prefix: bullPrefix,
+          concurrency: 8,
+          ...(options.retryDelay && { retryDelay: options.retryDelay }),
+        });
   const onFailed = createFailedHandler(deps);
-  worker.on("failed", (job, err) => void onFailed(job, err).catch(() => {}));
+  worker?.on("failed", (job, err) => void onFailed(job, err).catch(() => {}));
   const app = createSlackApp({
     botToken: BOT_TOKEN,
     signingSecret: SIGNING_SECRET,
@@ -144,12 +152,14 @@ export async function startHarness(
     queue,
     worker,
     store,
+    recordPrefix: `lensbot-test-${id}`,
+    bullPrefix,
     app,
     url,
     logged,
     async close() {
       await app.stop();
-      await worker.close(true);
+      await worker?.close(true);
       workerRedis.disconnect();
       await queue.obliterate({ force: true });
       await queue.close();
