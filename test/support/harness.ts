@@ -8,7 +8,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import type { App } from "@slack/bolt";
 import { WebClient } from "@slack/web-api";
 import type { Queue, Worker } from "bullmq";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { AnalyseThread } from "../../src/app/analyse.js";
 import { libraryOf } from "../../src/catalogue/graph.js";
 import { loadCatalogue } from "../../src/catalogue/load.js";
@@ -18,6 +18,7 @@ import { createOfflineEngine } from "../../src/engines/offline/engine.js";
 import type { Engine } from "../../src/pipeline/ports.js";
 import { createFailedHandler, createProcessor } from "../../src/queue/processor.js";
 import { createAnalysisQueue, createAnalysisWorker } from "../../src/queue/queue.js";
+import { connectRedis } from "../../src/runtime.js";
 import { createSlackApp } from "../../src/slack/app.js";
 import { UserNames } from "../../src/slack/thread.js";
 import { RecordStore } from "../../src/store/records.js";
@@ -63,13 +64,19 @@ export async function startHarness(
     retryDelay?: (attempt: number, err: unknown) => number;
     /** Run a worker in this process (default true); without one, tests start worker processes. */
     worker?: boolean;
+    /** Another Redis than `REDIS_URL` (e.g. one the test restarts). */
+    redisUrl?: string;
   } = {},
 ): Promise<Harness> {
+  const url = options.redisUrl ?? REDIS_URL;
   const id = randomBytes(6).toString("hex");
   const slack = await FakeSlack.start();
   responseUrl = (tag: string) => slack.responseUrl(tag);
   const anthropic = await FakeAnthropic.start();
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  // The same connections as production (runtime.ts): commands fail fast while Redis is away.
+  const redis = connectRedis(url, "commands");
+  redis.on("error", () => {});
+  await new Promise((r) => (redis.status === "ready" ? r(undefined) : redis.once("ready", r)));
   const store = new RecordStore(redis, { prefix: `lensbot-test-${id}`, ttlSeconds: 600 });
   const bullPrefix = `bull-test-${id}`;
   const queue = createAnalysisQueue(
@@ -123,7 +130,8 @@ export async function startHarness(
     busyRunDelayMs: 200,
     ...(options.retryDelay && { retryDelay: options.retryDelay }),
   };
-  const workerRedis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const workerRedis = connectRedis(url, "worker");
+  workerRedis.on("error", () => {});
   const worker =
     options.worker === false
       ? undefined
@@ -134,6 +142,9 @@ export async function startHarness(
         });
   const onFailed = createFailedHandler(deps);
   worker?.on("failed", (job, err) => void onFailed(job, err).catch(() => {}));
+  // Connection errors while a test stops Redis are expected; the logged lines say enough.
+  worker?.on("error", () => {});
+  queue.on("error", () => {});
   const app = createSlackApp({
     botToken: BOT_TOKEN,
     signingSecret: SIGNING_SECRET,
@@ -144,7 +155,7 @@ export async function startHarness(
     logger: { ...logger, warn: logger.error },
   });
   const server = (await app.start(0)) as unknown as { address(): { port: number } };
-  const url = `http://127.0.0.1:${server.address().port}/slack/events`;
+  const appUrl = `http://127.0.0.1:${server.address().port}/slack/events`;
   return {
     slack,
     anthropic,
@@ -155,7 +166,7 @@ export async function startHarness(
     recordPrefix: `lensbot-test-${id}`,
     bullPrefix,
     app,
-    url,
+    url: appUrl,
     logged,
     async close() {
       await app.stop();

@@ -1,0 +1,127 @@
+/**
+ * Redis going away and coming back, on a Redis of this test's own (AOF on, so a restart keeps
+ * the data, as in production): runs in flight all complete once it returns, none twice; a /lens
+ * sent while it is down is answered at once and never runs later.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { dedupeKey } from "../../src/queue/jobs.js";
+import { answerFor } from "../fakes/json-schema-sample.js";
+import { type Harness, postsPerSlot, slashCommand, startHarness, waitFor } from "../support/harness.js";
+
+let dir: string;
+let port: number;
+let server: ChildProcess | undefined;
+let h: Harness;
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const { port: p } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return p;
+}
+
+/** Starts redis-server on `port` with AOF in `dir`; resolves once it accepts connections. */
+async function startRedis(): Promise<void> {
+  server = spawn("redis-server", [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--dir",
+    dir,
+    "--appendonly",
+    "yes",
+    "--appendfsync",
+    "always",
+    "--save",
+    "",
+  ]);
+  let out = "";
+  server.stdout?.on("data", (d) => (out += d));
+  await waitFor(() => out.includes("Ready to accept connections"), 10_000, "redis-server to start");
+}
+
+/** Stops it as a restart would (SIGTERM: it finishes writing the AOF and exits). */
+async function stopRedis(): Promise<void> {
+  const s = server;
+  if (!s || s.exitCode !== null || s.signalCode !== null) return;
+  const exited = new Promise((r) => s.once("exit", r));
+  s.kill("SIGTERM");
+  await exited;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "lensbot-redis-"));
+  port = await freePort();
+  await startRedis();
+  h = await startHarness({
+    engine: "claude",
+    redisUrl: `redis://127.0.0.1:${port}`,
+    attempts: 10,
+    retryDelay: () => 300,
+  });
+  h.anthropic.respondWith((req) => ({
+    kind: "json",
+    value: answerFor(req.body.output_config?.format?.schema ?? {}, "A specific answer."),
+    delayMs: 150,
+  }));
+}, 30_000);
+
+afterAll(async () => {
+  if (server?.exitCode === null && server.signalCode === null) await h.close().catch(() => {});
+  await stopRedis();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it("completes every one of 20 runs once after a Redis restart, and drops a /lens sent while it was down", async () => {
+  const triggers = Array.from({ length: 20 }, (_, i) => `restart-${i}`);
+  for (const t of triggers) {
+    await slashCommand(h.url, `Our deploys keep failing on Fridays, case ${t}`, { trigger_id: t });
+  }
+  const runIds = triggers.map((t) => dedupeKey("cmd", t));
+  // Restart while the runs are in flight.
+  await waitFor(
+    async () => (await h.store.getRun(runIds[0] as string))?.suggestion,
+    10_000,
+    "the first run to start",
+  );
+  await stopRedis();
+
+  // While it is down: the person is answered at once, through the response URL.
+  const t0 = performance.now();
+  await slashCommand(h.url, "Our on-call is exhausted, what do we change?", {
+    trigger_id: "while-down",
+    response_url: h.slack.responseUrl("while-down"),
+  });
+  const notice = await waitFor(
+    () => h.slack.responses().find((r) => r.id === "while-down"),
+    5_000,
+    "the notice",
+  );
+  expect(performance.now() - t0).toBeLessThan(3_000);
+  expect(String(notice.body.text)).toContain("not reachable");
+
+  await startRedis();
+  for (const runId of runIds) {
+    await waitFor(
+      async () => (await h.store.getRun(runId).catch(() => undefined))?.status === "done",
+      60_000,
+      `run ${runId} to complete`,
+    );
+    for (const [slot, n] of postsPerSlot(h, runId)) expect(n, `${runId} ${slot}`).toBe(1);
+  }
+  // The /lens sent while Redis was down never ran: no job, no run, nothing posted for it.
+  const dropped = dedupeKey("cmd", "while-down");
+  expect(await h.queue.getJob(dropped)).toBeUndefined();
+  expect(await h.store.getRun(dropped)).toBeUndefined();
+  expect(
+    h.slack.calls("chat.postMessage").some((c) => String(c.args.text).includes("on-call is exhausted")),
+  ).toBe(false);
+  await h.close();
+}, 120_000);
