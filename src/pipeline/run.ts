@@ -136,7 +136,10 @@ export async function runPipeline(options: RunOptions): Promise<AnalysisResult> 
   const errors: Error[] = [];
   const done = new Map((saved.analyses ?? []).map((a) => [a.lens_id, a]));
   let analysedNow = 0;
-  const settled = await Promise.all(
+  // A lens whose model step fails is left out (and listed); anything else that fails (cancelled,
+  // or the sink could not save or post) fails the run, once every lens in flight has settled, so
+  // a retry resumes from every checkpoint saved meanwhile instead of losing a lens for good.
+  const settled = await Promise.allSettled(
     runLenses.map((lens) =>
       limit(async (): Promise<LensAnalysis | undefined> => {
         const earlier = done.get(lens.id);
@@ -146,16 +149,15 @@ export async function runPipeline(options: RunOptions): Promise<AnalysisResult> 
         }
         analysedNow++;
         await sink.lensStarted?.(lens);
+        let analysis: LensAnalysis;
         try {
-          const analysis = await step(
+          analysis = await step(
             `analyze_with_lens (${lens.name})`,
             timeouts.analyze,
             signal,
             recordUsage,
             (ctx) => engine.analyze({ problem, lens, runLenses }, ctx),
           );
-          await sink.lensDone?.(analysis);
-          return analysis;
         } catch (err) {
           const error = err instanceof Error ? err : new Error(String(err));
           if (error instanceof CancelledError) throw error;
@@ -164,10 +166,16 @@ export async function runPipeline(options: RunOptions): Promise<AnalysisResult> 
           await sink.lensFailed?.(lens, error);
           return undefined;
         }
+        await sink.lensDone?.(analysis);
+        return analysis;
       }),
     ),
   );
-  const analyses = settled.filter((a): a is LensAnalysis => a !== undefined);
+  const broken = settled.find((s) => s.status === "rejected");
+  if (broken) throw broken.reason;
+  const analyses = settled
+    .map((s) => (s.status === "fulfilled" ? s.value : undefined))
+    .filter((a): a is LensAnalysis => a !== undefined);
   if (analyses.length === 0 && errors[0]) throw errors[0];
 
   const ids = analyses.map((a) => a.lens_id);

@@ -88,6 +88,31 @@ describe("runPipeline with the offline engine", () => {
     expect(failed).toEqual(["blast-radius"]);
   });
 
+  it("fails the run, not the lens, when saving a lens's result fails, after the other lenses are saved", async () => {
+    const saved: string[] = [];
+    const failed: string[] = [];
+    const outage = new Error("Connection is closed.");
+    const run = runPipeline({
+      problem,
+      catalogue,
+      index,
+      engine: offline,
+      lensIds: ["chestertons-fence", "blast-radius", "toil"],
+      sink: {
+        lensDone: async (a) => {
+          if (a.lens_id === "blast-radius") throw outage;
+          await new Promise((r) => setImmediate(r));
+          saved.push(a.lens_id);
+        },
+        lensFailed: (lens) => void failed.push(lens.id),
+      },
+    });
+    await expect(run).rejects.toBe(outage);
+    // Every lens in flight settled first: their checkpoints exist for the retry; none was dropped.
+    expect(saved.sort()).toEqual(["chestertons-fence", "toil"]);
+    expect(failed).toEqual([]);
+  });
+
   it("stops a step at its time limit", async () => {
     const engine = withAnalyze(
       (_req, ctx) =>

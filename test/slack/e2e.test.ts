@@ -431,8 +431,8 @@ describe("lensbot in Slack (Claude engine through the fake API)", () => {
       (await waitFor(() => h.slack.responses().find((r) => r.id === "action-retry-1"))).body.text,
     ).toContain("Retrying");
     // The worker's line for the run carries its token usage (never the thread text).
-    const line = h.logged.find(
-      (l) => l.msg === "analysis done" && (l.obj as { runId?: string }).runId === done?.runId,
+    const line = await waitFor(() =>
+      h.logged.find((l) => l.msg === "analysis done" && (l.obj as { runId?: string }).runId === done?.runId),
     );
     const tokens = (line?.obj as { tokens?: { calls: number; input_tokens: number } } | undefined)?.tokens;
     expect(tokens?.calls).toBeGreaterThanOrEqual(4);

@@ -85,12 +85,19 @@ it("completes every one of 20 runs once after a Redis restart, and drops a /lens
     await slashCommand(h.url, `Our deploys keep failing on Fridays, case ${t}`, { trigger_id: t });
   }
   const runIds = triggers.map((t) => dedupeKey("cmd", t));
-  // Restart while the runs are in flight.
+  // Restart while the runs are in flight (every one of them enqueued: the listener enqueues after
+  // its ack, so an enqueue still on its way when Redis stops is refused and the person told).
+  await waitFor(
+    async () => (await Promise.all(runIds.map((id) => h.queue.getJob(id)))).every(Boolean),
+    10_000,
+    "all 20 runs to be enqueued",
+  );
   await waitFor(
     async () => (await h.store.getRun(runIds[0] as string))?.suggestion,
     10_000,
     "the first run to start",
   );
+  const stoppedAt = performance.now();
   await stopRedis();
 
   // While it is down: the person is answered at once, through the response URL.
@@ -108,13 +115,51 @@ it("completes every one of 20 runs once after a Redis restart, and drops a /lens
   expect(String(notice.body.text)).toContain("not reachable");
 
   await startRedis();
+  const startedAt = performance.now();
   for (const runId of runIds) {
+    let last: unknown;
     await waitFor(
-      async () => (await h.store.getRun(runId).catch(() => undefined))?.status === "done",
+      async () => {
+        const run = await h.store.getRun(runId).catch(() => undefined);
+        const job = await h.queue.getJob(runId).catch(() => undefined);
+        last = {
+          status: run?.status,
+          job: await job?.getState(),
+          failedReason: job?.failedReason,
+          attempts: job?.attemptsMade,
+          logged: h.logged
+            .filter((l) => (l.obj as { runId?: string }).runId === runId)
+            .map((l) => [
+              l.msg,
+              String((l.obj as { err?: unknown }).err),
+              (l.obj as { err?: { issues?: unknown; detail?: unknown } }).err?.detail,
+            ]),
+        };
+        return run?.status === "done";
+      },
       60_000,
       `run ${runId} to complete`,
-    );
-    for (const [slot, n] of postsPerSlot(h, runId)) expect(n, `${runId} ${slot}`).toBe(1);
+    ).catch((err) => {
+      throw new Error(`${(err as Error).message}: ${JSON.stringify(last)}`);
+    });
+    for (const [slot, n] of postsPerSlot(h, runId)) {
+      if (n !== 1) {
+        const calls = h.slack
+          .calls()
+          .filter((c) => JSON.stringify(c.args).includes(runId) || c.method === "conversations.replies")
+          .map((c) => [
+            Math.round(c.at),
+            c.method,
+            (c.args.metadata as { event_payload?: { slot?: string } })?.event_payload?.slot,
+            c.error,
+          ]);
+        const lines = h.logged
+          .filter((l) => (l.obj as { runId?: string }).runId === runId)
+          .map((l) => [l.msg, String((l.obj as { err?: unknown }).err)]);
+        console.log("DUP", runId, slot, JSON.stringify({ stoppedAt, startedAt, calls, lines }));
+      }
+      expect(n, `${runId} ${slot}`).toBe(1);
+    }
   }
   // The /lens sent while Redis was down never ran: no job, no run, nothing posted for it.
   const dropped = dedupeKey("cmd", "while-down");
