@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { DelayedError, type Job, UnrecoverableError, WaitingError } from "bullmq";
 import type { AnalyseThread } from "../app/analyse.js";
 import { CancelledError, ErrorCode, LensbotError } from "../errors.js";
@@ -46,7 +47,9 @@ export function createProcessor(deps: ProcessorDeps) {
       throw new UnrecoverableError("invalid job payload");
     }
     const payload = parsed.data;
-    const owner = token ?? `${job.id}:${job.attemptsMade}`;
+    // Unique to this call: BullMQ hands a finishing job's token to the next job it fetches, so a
+    // later attempt of this very job may carry the same token, and must not pass for this one.
+    const owner = `${token ?? job.id}:${randomUUID()}`;
     if (!(await deps.store.lockRun(payload.runId, owner, lockMs))) {
       await job.moveToDelayed(now() + (deps.busyRunDelayMs ?? 2_000), token);
       throw new DelayedError();

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import type { LensAnalysis, ModeSuggestion, Problem, Synthesis } from "../pipeline/schemas.js";
 import type { AnalysisJob } from "../queue/jobs.js";
 import { keys } from "./keys.js";
@@ -38,7 +38,7 @@ export type Vote = "up" | "down";
 export type SlotClaim =
   | { state: "claimed" }
   | { state: "posted"; ts: string }
-  /** Claimed by someone who may have posted and lost the reply: look for the message before posting. */
+  /** Claimed earlier (by someone else long ago, or by this owner) and never recorded: look for the message before posting. */
   | { state: "stale"; owner: string }
   | { state: "busy" };
 
@@ -72,8 +72,7 @@ if not v then
 end
 if string.sub(v, 1, 3) == 'ts:' then return {'posted', string.sub(v, 4)} end
 local owner, at = string.match(v, '^claim:(.*):(%d+)$')
-if owner == ARGV[2] then return {'claimed'} end
-if at and tonumber(ARGV[3]) - tonumber(at) >= tonumber(ARGV[4]) then
+if owner == ARGV[2] or (at and tonumber(ARGV[3]) - tonumber(at) >= tonumber(ARGV[4])) then
   redis.call('HSET', KEYS[1], ARGV[1], mine)
   return {'stale', owner or ''}
 end
@@ -91,7 +90,7 @@ const UNLOCK = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
-type Scripted = Redis & {
+type Scripted = (Redis | Cluster) & {
   lensbotCreate(key: string, ttlMs: number, ...fieldsAndValues: string[]): Promise<number>;
   lensbotWrite(key: string, ttlMs: number, ...fieldsAndValues: string[]): Promise<number>;
   lensbotClaim(
@@ -121,7 +120,10 @@ export class RecordStore {
   readonly #now: () => number;
 
   /** @param ttlSeconds how long records live after their last write (default 30 days). */
-  constructor(redis: Redis, options: { prefix?: string; ttlSeconds?: number; now?: () => number } = {}) {
+  constructor(
+    redis: Redis | Cluster,
+    options: { prefix?: string; ttlSeconds?: number; now?: () => number } = {},
+  ) {
     this.#redis = redis as Scripted;
     this.#k = keys(options.prefix ?? "lensbot");
     this.#ttlMs = (options.ttlSeconds ?? 30 * 86_400) * 1000;
@@ -263,9 +265,10 @@ export class RecordStore {
 
   /**
    * Claims a message slot before posting it, atomically: `claimed` (post it), `posted` (it exists:
-   * edit it), `busy` (someone is posting it right now) or `stale` (someone claimed it more than
-   * `staleMs` ago and never recorded a ts: they may have posted and lost the reply, so look for
-   * the message before posting again).
+   * edit it), `busy` (someone is posting it right now) or `stale` (claimed more than `staleMs` ago,
+   * or earlier by this same owner, and no ts recorded: the post may have reached Slack with its
+   * reply or its ts lost, so look for the message before posting again). The claim is then this
+   * owner's.
    */
   async claimSlot(runId: string, slot: string, owner: string, staleMs = 30_000): Promise<SlotClaim> {
     const [state, value] = await this.#redis.lensbotClaim(

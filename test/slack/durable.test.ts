@@ -239,6 +239,12 @@ describe("every interaction is checked against the run it names", () => {
     runId = started.runId;
     threadTs = started.root.ts;
     await waitForDone(h, "C0LENS", threadTs);
+    // The thread says Done a moment before the record and the job finish; the snapshots need both.
+    await waitFor(
+      async () => (await h.queue.getJobState(runId)) === "completed",
+      10_000,
+      "the job to complete",
+    );
   });
   afterAll(async () => {
     await h.close();
