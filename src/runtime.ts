@@ -1,5 +1,5 @@
 import { WebClient } from "@slack/web-api";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { AnalyseThread } from "./app/analyse.js";
 import { openCatalogue } from "./catalogue/snapshot.js";
 import { type Config, loadConfig, requireSlack } from "./config.js";
@@ -11,28 +11,71 @@ import { createSlackApp } from "./slack/app.js";
 import { UserNames } from "./slack/thread.js";
 import { RecordStore } from "./store/records.js";
 
+/** A connection to one Redis or to a Redis Cluster; lensbot and BullMQ use either the same way. */
+export type RedisClient = Redis | Cluster;
+
+const CLUSTER_SCHEME = /^rediss?\+cluster:\/\//;
+
 /**
- * Redis connections, one per use:
+ * The seed nodes and credentials of a cluster URL, `redis+cluster://[user:password@]host:port,host:port`
+ * (`rediss+cluster://` for TLS); undefined for any other URL. Any reachable seed node will do:
+ * the client discovers the rest from `CLUSTER SLOTS`.
+ * @throws Error for a cluster URL without a valid `host:port` list.
+ */
+export function clusterNodes(
+  url: string,
+):
+  | { nodes: { host: string; port: number }[]; username?: string; password?: string; tls: boolean }
+  | undefined {
+  const scheme = CLUSTER_SCHEME.exec(url);
+  if (!scheme) return undefined;
+  const rest = url.slice(scheme[0].length).replace(/\/.*$/, "");
+  const at = rest.lastIndexOf("@");
+  const auth = at >= 0 ? rest.slice(0, at) : "";
+  const [username, password] = auth.includes(":") ? auth.split(/:(.*)/s) : [undefined, auth || undefined];
+  const nodes = rest
+    .slice(at + 1)
+    .split(",")
+    .map((node) => {
+      const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(node.trim());
+      if (!match) throw new Error(`REDIS_URL: expected host:port in the cluster node list, got "${node}"`);
+      return { host: match[1] as string, port: Number(match[2]) };
+    });
+  return {
+    nodes,
+    username: username ? decodeURIComponent(username) : undefined,
+    password: password ? decodeURIComponent(password) : undefined,
+    tls: url.startsWith("rediss+"),
+  };
+}
+
+/**
+ * Redis connections, one per use, to a single node (`redis://…`) or a cluster
+ * (`redis+cluster://host:port,host:port`, see {@link clusterNodes}):
  * - `worker`: BullMQ's blocking connection (`maxRetriesPerRequest: null`, as its workers require);
- * - `commands`: records and enqueueing, with a command timeout and no offline queue, so a call
+ * - `commands`: records and enqueueing, with a command timeout (ms) and no offline queue, so a call
  *   made while Redis is away fails at once instead of landing later, after the user was told
  *   it failed.
  */
-export function connectRedis(url: string, use: "worker" | "commands", commandTimeoutMs = 5_000): Redis {
-  return use === "worker"
-    ? new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true })
-    : new Redis(url, {
-        maxRetriesPerRequest: 1,
-        enableOfflineQueue: false,
-        commandTimeout: commandTimeoutMs,
-      });
+export function connectRedis(url: string, use: "worker" | "commands", commandTimeoutMs = 5_000): RedisClient {
+  const perUse =
+    use === "worker"
+      ? { maxRetriesPerRequest: null }
+      : { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: commandTimeoutMs };
+  const cluster = clusterNodes(url);
+  if (!cluster) return new Redis(url, perUse);
+  const { nodes, username, password, tls } = cluster;
+  return new Cluster(nodes, {
+    enableOfflineQueue: use === "worker",
+    redisOptions: { ...perUse, username, password, ...(tls ? { tls: {} } : {}) },
+  });
 }
 
 /**
  * Waits until a connection is ready, for at most `ms` (then goes on: commands fail fast and the
  * listeners tell people the queue is unreachable until Redis comes).
  */
-async function ready(redis: Redis, ms: number): Promise<void> {
+async function ready(redis: RedisClient, ms: number): Promise<void> {
   if (redis.status === "ready") return;
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig, requireSlack } from "../src/config.js";
+import { clusterNodes } from "../src/runtime.js";
 
 describe("loadConfig", () => {
   it("applies defaults", () => {
@@ -27,5 +28,31 @@ describe("loadConfig", () => {
     expect(() => requireSlack(loadConfig({}))).toThrow(/SLACK_BOT_TOKEN[\s\S]*SLACK_SIGNING_SECRET/);
     const slack = requireSlack(loadConfig({ SLACK_BOT_TOKEN: "xoxb-1", SLACK_APP_TOKEN: "xapp-1" }));
     expect(slack.botToken).toBe("xoxb-1");
+  });
+});
+
+describe("clusterNodes (REDIS_URL naming a Redis Cluster)", () => {
+  it("reads seed nodes and credentials from redis+cluster:// URLs", () => {
+    expect(clusterNodes("redis+cluster://10.0.0.1:7000,10.0.0.2:7001")).toEqual({
+      nodes: [
+        { host: "10.0.0.1", port: 7000 },
+        { host: "10.0.0.2", port: 7001 },
+      ],
+      username: undefined,
+      password: undefined,
+      tls: false,
+    });
+    expect(clusterNodes("rediss+cluster://app:p%40ss@[::1]:7000")).toEqual({
+      nodes: [{ host: "::1", port: 7000 }],
+      username: "app",
+      password: "p@ss",
+      tls: true,
+    });
+    expect(clusterNodes("redis+cluster://:secret@h:1")?.password).toBe("secret");
+  });
+
+  it("leaves single-node URLs alone and refuses a node without a port", () => {
+    expect(clusterNodes("redis://127.0.0.1:6379")).toBeUndefined();
+    expect(() => clusterNodes("redis+cluster://h1:7000,h2")).toThrow(/host:port.*"h2"/);
   });
 });

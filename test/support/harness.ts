@@ -8,7 +8,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import type { App } from "@slack/bolt";
 import { WebClient } from "@slack/web-api";
 import type { Queue, Worker } from "bullmq";
-import type { Redis } from "ioredis";
+import { inject } from "vitest";
 import { AnalyseThread } from "../../src/app/analyse.js";
 import { libraryOf } from "../../src/catalogue/graph.js";
 import { loadCatalogue } from "../../src/catalogue/load.js";
@@ -18,7 +18,7 @@ import { createOfflineEngine } from "../../src/engines/offline/engine.js";
 import type { Engine } from "../../src/pipeline/ports.js";
 import { createFailedHandler, createProcessor } from "../../src/queue/processor.js";
 import { createAnalysisQueue, createAnalysisWorker } from "../../src/queue/queue.js";
-import { connectRedis } from "../../src/runtime.js";
+import { connectRedis, type RedisClient } from "../../src/runtime.js";
 import { createSlackApp } from "../../src/slack/app.js";
 import { UserNames } from "../../src/slack/thread.js";
 import { RecordStore } from "../../src/store/records.js";
@@ -27,8 +27,20 @@ import { FakeSlack } from "../fakes/slack.js";
 
 export const SIGNING_SECRET = "test-signing-secret-0123456789abcdef";
 export const BOT_TOKEN = "xoxb-test-token";
-/** The Redis the tests use: `REDIS_URL` when set (each run writes under its own prefix), else the local one. */
-export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+/**
+ * The Redis the tests use: in the "redis-cluster" project the local cluster its global setup
+ * started, else `REDIS_URL` when set (each run writes under its own prefix), else the local one.
+ */
+export const REDIS_URL = injectedClusterUrl() ?? process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+
+/** The cluster URL vitest provides; undefined outside vitest (the demo and the bench use this harness too). */
+function injectedClusterUrl(): string | undefined {
+  try {
+    return inject("redisClusterUrl");
+  } catch {
+    return undefined;
+  }
+}
 
 export const opened = libraryOf(loadCatalogue(BUNDLED_LENSES_DIR));
 export const { catalogue, index } = opened;
@@ -36,7 +48,7 @@ export const { catalogue, index } = opened;
 export interface Harness {
   slack: FakeSlack;
   anthropic: FakeAnthropic;
-  redis: Redis;
+  redis: RedisClient;
   queue: Queue;
   worker: Worker | undefined;
   store: RecordStore;
@@ -78,7 +90,8 @@ export async function startHarness(
   redis.on("error", () => {});
   await new Promise((r) => (redis.status === "ready" ? r(undefined) : redis.once("ready", r)));
   const store = new RecordStore(redis, { prefix: `lensbot-test-${id}`, ttlSeconds: 600 });
-  const bullPrefix = `bull-test-${id}`;
+  // Hash-tagged, as BullMQ needs on a cluster (runtime.ts does the same with `queuePrefix`).
+  const bullPrefix = `{bull-test-${id}}`;
   const queue = createAnalysisQueue(
     redis,
     bullPrefix,
@@ -174,13 +187,21 @@ export async function startHarness(
       workerRedis.disconnect();
       await queue.obliterate({ force: true });
       await queue.close();
-      const stale = await redis.keys(`lensbot-test-${id}:*`);
-      if (stale.length) await redis.del(...stale);
+      await deleteMatching(redis, `lensbot-test-${id}:*`);
       redis.disconnect();
       await slack.close();
       await anthropic.close();
     },
   };
+}
+
+/** Deletes the keys matching `pattern`, on every master of a cluster. */
+async function deleteMatching(redis: RedisClient, pattern: string): Promise<void> {
+  const nodes = "nodes" in redis ? redis.nodes("master") : [redis];
+  for (const node of nodes) {
+    // One key per DEL: on a cluster, keys of different slots cannot share a command.
+    for (const key of await node.keys(pattern)) await redis.del(key);
+  }
 }
 
 /** Slack's request signature: `v0=` + HMAC-SHA256 of `v0:{timestamp}:{body}`. */

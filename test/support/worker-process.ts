@@ -11,7 +11,6 @@
 import Anthropic from "@anthropic-ai/sdk";
 import { WebClient } from "@slack/web-api";
 import { Worker } from "bullmq";
-import { Redis } from "ioredis";
 import { AnalyseThread } from "../../src/app/analyse.js";
 import { loadCatalogue } from "../../src/catalogue/load.js";
 import { CatalogueIndex } from "../../src/catalogue/search.js";
@@ -19,12 +18,15 @@ import { BUNDLED_LENSES_DIR } from "../../src/config.js";
 import { createClaudeEngine } from "../../src/engines/claude/engine.js";
 import { ANALYSIS_QUEUE } from "../../src/queue/jobs.js";
 import { createFailedHandler, createProcessor } from "../../src/queue/processor.js";
+import { connectRedis } from "../../src/runtime.js";
 import { UserNames } from "../../src/slack/thread.js";
 import { RecordStore } from "../../src/store/records.js";
 
 const env = process.env;
 const catalogue = loadCatalogue(BUNDLED_LENSES_DIR);
-const redis = new Redis(env.REDIS_URL ?? "redis://127.0.0.1:6379", { maxRetriesPerRequest: null });
+const REDIS_URL = env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const redis = connectRedis(REDIS_URL, "commands");
+await new Promise((r) => (redis.status === "ready" ? r(undefined) : redis.once("ready", r)));
 const store = new RecordStore(redis, { prefix: env.RECORD_PREFIX ?? "lensbot-test", ttlSeconds: 600 });
 const client = new WebClient("xoxb-test-token", {
   slackApiUrl: env.SLACK_API_URL,
@@ -53,8 +55,8 @@ const analyse = new AnalyseThread({
 });
 const deps = { analyse, store, logger, runLockMs: 1_000, busyRunDelayMs: 200 };
 const worker = new Worker(ANALYSIS_QUEUE, createProcessor(deps), {
-  connection: new Redis(env.REDIS_URL ?? "redis://127.0.0.1:6379", { maxRetriesPerRequest: null }),
-  prefix: env.BULL_PREFIX ?? "bull-test",
+  connection: connectRedis(REDIS_URL, "worker"),
+  prefix: env.BULL_PREFIX ?? "{bull-test}",
   concurrency: 4,
   lockDuration: 1_000,
   stalledInterval: 300,
