@@ -33,6 +33,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { dedupeKey } from "../src/queue/jobs.js";
 import { answerFor } from "../test/fakes/json-schema-sample.js";
+import type { FakeSlack } from "../test/fakes/slack.js";
 import {
   BOT_TOKEN,
   type Harness,
@@ -146,17 +147,17 @@ async function benchAck(): Promise<Record<string, number>> {
  * and receiving the answer, so the midpoint of the fastest of a few auth.test round trips is off
  * by at most half that round trip (well under a millisecond once the connection is open).
  */
-async function slackClockOffset(h: Harness): Promise<number> {
+export async function slackClockOffset(slack: FakeSlack): Promise<number> {
   let best = { rtt: Number.POSITIVE_INFINITY, offset: 0 };
   for (let i = 0; i < 5; i++) {
     const before = performance.now();
-    const res = await fetch(`${h.slack.apiUrl}auth.test`, {
+    const res = await fetch(`${slack.apiUrl}auth.test`, {
       method: "POST",
       headers: { authorization: `Bearer ${BOT_TOKEN}` },
     });
     await res.text();
     const after = performance.now();
-    const call = h.slack.calls("auth.test").at(-1);
+    const call = slack.calls("auth.test").at(-1);
     if (!call) throw new Error("calibration call not recorded");
     if (after - before < best.rtt) best = { rtt: after - before, offset: (before + after) / 2 - call.at };
   }
@@ -225,7 +226,7 @@ async function benchOverhead(): Promise<Record<string, number>> {
       value: answerFor(req.body.output_config?.format?.schema ?? {}, ANSWER_TEXT),
       delayMs: MODEL_DELAY_MS,
     }));
-    const offset = await slackClockOffset(h);
+    const offset = await slackClockOffset(h.slack);
     await oneAnalysis(h, 0, offset); // warm-up, not counted
     const runs: RunTiming[] = [];
     for (let i = 1; i <= ANALYSIS_RUNS; i++) runs.push(await oneAnalysis(h, i, offset));

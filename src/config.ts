@@ -51,7 +51,9 @@ const EnvSchema = z.object({
   /** Anthropic SDK retries for 408/409/429/5xx (the only retry layer for model calls). */
   LENSBOT_MODEL_RETRIES: number(2, 0, 10),
   /** Worker concurrency (jobs at once per worker process): jobs mostly wait on the model. */
-  LENSBOT_WORKER_CONCURRENCY: number(16, 1, 256),
+  LENSBOT_WORKER_CONCURRENCY: number(32, 1, 256),
+  /** The organisation's Messages API requests per minute; analyses start within it (0: no limit). */
+  LENSBOT_MODEL_CALLS_PER_MINUTE: number(0, 0, 1_000_000),
   /** Per-step time limits (ms), sized well above a slow model's latency (a step may retry inside the SDK). */
   LENSBOT_TIMEOUT_SUGGEST_MS: number(240_000, 1_000, 3_600_000),
   LENSBOT_TIMEOUT_ANALYZE_MS: number(300_000, 1_000, 3_600_000),
@@ -96,6 +98,7 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
     threadTokens: env.LENSBOT_THREAD_TOKENS,
     recordTtlSeconds: env.LENSBOT_RECORD_TTL_DAYS * 86_400,
     workerConcurrency: env.LENSBOT_WORKER_CONCURRENCY,
+    modelCallsPerMinute: env.LENSBOT_MODEL_CALLS_PER_MINUTE,
     timeouts: {
       suggest: env.LENSBOT_TIMEOUT_SUGGEST_MS,
       analyze: env.LENSBOT_TIMEOUT_ANALYZE_MS,

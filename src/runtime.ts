@@ -6,7 +6,7 @@ import { type Config, loadConfig, requireSlack } from "./config.js";
 import { createEngine, defaultEngineName } from "./engines/index.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createFailedHandler, createProcessor } from "./queue/processor.js";
-import { createAnalysisQueue, createAnalysisWorker, queuePrefix } from "./queue/queue.js";
+import { createAnalysisQueue, createAnalysisWorker, modelRateLimit, queuePrefix } from "./queue/queue.js";
 import { createSlackApp } from "./slack/app.js";
 import { UserNames } from "./slack/thread.js";
 import { RecordStore } from "./store/records.js";
@@ -147,6 +147,7 @@ export async function start(
     const worker = createAnalysisWorker(workerRedis, createProcessor(deps), {
       prefix,
       concurrency: config.workerConcurrency,
+      ...(config.modelCallsPerMinute > 0 && { limiter: modelRateLimit(config.modelCallsPerMinute) }),
     });
     const onFailed = createFailedHandler(deps);
     worker.on("failed", (job, err) => void onFailed(job, err).catch(() => {}));

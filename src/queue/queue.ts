@@ -24,6 +24,27 @@ export function retryDelay(attempt: number, err: unknown): number {
 }
 
 /**
+ * Model calls one analysis makes with the default three lenses: suggest, then analyze and judge
+ * per lens, then synthesize (a lens judged below the quality bar adds a refinement and a second
+ * judgement). A follow-up that applies one lens makes about three.
+ */
+export const MODEL_CALLS_PER_ANALYSIS = 8;
+
+/**
+ * BullMQ's limiter for a budget of model calls: at most ⌊callsPerMinute ÷ 8⌋ jobs start per
+ * `durationMs` (default a minute), counted in Redis and so shared by every worker of the queue.
+ * Set it to the organisation's Messages API request limit; the jobs beyond it wait in the queue
+ * instead of failing on 429s. An estimate: jobs that resume from checkpoints or apply one lens
+ * call the model less than a fresh analysis.
+ */
+export function modelRateLimit(
+  callsPerMinute: number,
+  durationMs = 60_000,
+): { max: number; duration: number } {
+  return { max: Math.max(1, Math.floor(callsPerMinute / MODEL_CALLS_PER_ANALYSIS)), duration: durationMs };
+}
+
+/**
  * The BullMQ prefix for a deployment's key prefix: a hash tag, so every key of the queue lands in
  * one Redis Cluster slot (BullMQ's scripts touch several of them at once).
  */
@@ -64,7 +85,8 @@ export async function enqueueAnalysis(queue: Queue, jobId: string, payload: Anal
 
 /**
  * Starts a worker on the analysis queue. Close it with `worker.close()` (waits for running jobs).
- * Jobs mostly wait on the model, so one process runs many at once (`concurrency`, default 16).
+ * Jobs mostly wait on the model, so one process runs many at once (`concurrency`, default 32);
+ * what bounds throughput is the model's rate limit, given as `limiter` (see `modelRateLimit`).
  */
 export function createAnalysisWorker(
   connection: ConnectionOptions,
@@ -74,6 +96,8 @@ export function createAnalysisWorker(
     prefix?: string;
     stalledIntervalMs?: number;
     lockDurationMs?: number;
+    /** Jobs started per duration (ms) across all workers of the queue; none by default. */
+    limiter?: { max: number; duration: number };
     /** Delay before the next attempt (ms); default `retryDelay`. */
     retryDelay?: (attempt: number, err: unknown) => number;
   } = {},
@@ -82,7 +106,8 @@ export function createAnalysisWorker(
   return new Worker(ANALYSIS_QUEUE, processor, {
     connection,
     prefix: options.prefix ?? "bull",
-    concurrency: options.concurrency ?? 16,
+    concurrency: options.concurrency ?? 32,
+    ...(options.limiter && { limiter: options.limiter }),
     // Long model calls must not look like stalls: renew the lock well within its duration.
     lockDuration: options.lockDurationMs ?? 60_000,
     ...(options.stalledIntervalMs && { stalledInterval: options.stalledIntervalMs }),

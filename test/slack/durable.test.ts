@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { dedupeKey } from "../../src/queue/jobs.js";
-import { enqueueAnalysis } from "../../src/queue/queue.js";
+import { enqueueAnalysis, modelRateLimit } from "../../src/queue/queue.js";
 import type { RecordedRequest, Reply } from "../fakes/anthropic.js";
 import { answerFor } from "../fakes/json-schema-sample.js";
 import {
@@ -326,5 +326,35 @@ describe("every interaction is checked against the run it names", () => {
     }
     expect(await snapshot()).toEqual(before);
     expect(sign("x", 1)).toMatch(/^v0=/);
+  });
+});
+
+describe("a budget of model calls per minute", () => {
+  it("maps the organisation's limit to analyses started per minute", () => {
+    expect(modelRateLimit(4_000)).toEqual({ max: 500, duration: 60_000 });
+    expect(modelRateLimit(5)).toEqual({ max: 1, duration: 60_000 }); // never zero
+  });
+
+  it("starts jobs within the limit, shared through Redis, and still runs every one", async () => {
+    // Two analyses per 1.5 s (scaled down from a minute), four commands at once.
+    const h = await startHarness({ limiter: { max: 2, duration: 1_500 } });
+    try {
+      const triggers = ["limit-1", "limit-2", "limit-3", "limit-4"];
+      for (const t of triggers) await slashCommand(h.url, `${PROBLEM} (${t})`, { trigger_id: t });
+      const jobs = await waitFor(
+        async () => {
+          const all = await Promise.all(triggers.map((t) => h.queue.getJob(dedupeKey("cmd", t))));
+          return all.every((j) => j?.finishedOn) ? all : undefined;
+        },
+        15_000,
+        "every job to finish",
+      );
+      const started = jobs.map((j) => j?.processedOn ?? 0).sort((a, b) => a - b);
+      // The third job waited for the next window.
+      expect((started[2] ?? 0) - (started[0] ?? 0)).toBeGreaterThanOrEqual(1_000);
+      for (const j of jobs) expect(await j?.getState()).toBe("completed");
+    } finally {
+      await h.close();
+    }
   });
 });

@@ -76,6 +76,8 @@ export async function startHarness(
     retryDelay?: (attempt: number, err: unknown) => number;
     /** Run a worker in this process (default true); without one, tests start worker processes. */
     worker?: boolean;
+    /** BullMQ's limiter on job starts (see `modelRateLimit`). */
+    limiter?: { max: number; duration: number };
     /** Another Redis than `REDIS_URL` (e.g. one the test restarts). */
     redisUrl?: string;
   } = {},
@@ -151,6 +153,7 @@ export async function startHarness(
       : createAnalysisWorker(workerRedis, createProcessor(deps), {
           prefix: bullPrefix,
           concurrency: 8,
+          ...(options.limiter && { limiter: options.limiter }),
           ...(options.retryDelay && { retryDelay: options.retryDelay }),
         });
   const onFailed = createFailedHandler(deps);
