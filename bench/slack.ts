@@ -81,9 +81,10 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
 
 /** Fails the benchmark when the processor logged an error: figures of a broken run mean nothing. */
 function assertNoErrors(h: Harness, what: string): void {
-  const first = h.logged[0];
+  const errors = h.logged.filter((l) => l.level === "error");
+  const first = errors[0];
   if (first)
-    throw new Error(`${what}: the bot logged "${first.msg ?? "an error"}" (${h.logged.length} in all)`);
+    throw new Error(`${what}: the bot logged "${first.msg ?? "an error"}" (${errors.length} in all)`);
 }
 
 /**

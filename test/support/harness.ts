@@ -58,7 +58,7 @@ export interface Harness {
   app: App;
   url: string;
   /** Every info and error line the processor logged (tests assert on what reached the log, not the user). */
-  logged: { msg?: string; obj: object }[];
+  logged: { level: "info" | "error"; msg?: string; obj: object }[];
   close(): Promise<void>;
 }
 
@@ -102,11 +102,11 @@ export async function startHarness(
   const logged: Harness["logged"] = [];
   const logger = {
     info(obj: object, msg?: string) {
-      logged.push({ obj, ...(msg && { msg }) });
+      logged.push({ level: "info", obj, ...(msg && { msg }) });
     },
     warn() {},
     error(obj: object, msg?: string) {
-      logged.push({ obj, ...(msg && { msg }) });
+      logged.push({ level: "error", obj, ...(msg && { msg }) });
     },
   };
   const client = new WebClient(BOT_TOKEN, {
