@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { dedupeKey } from "../../src/queue/jobs.js";
+import { enqueueAnalysis } from "../../src/queue/queue.js";
 import type { RecordedRequest, Reply } from "../fakes/anthropic.js";
 import { answerFor } from "../fakes/json-schema-sample.js";
 import {
@@ -129,6 +130,33 @@ describe("worker processes killed mid-run", () => {
     expect(h.anthropic.requestsFor("suggest")).toHaveLength(1);
     for (const a of saved.analyses) expect(analysesOf(h, a.lens_id), a.lens_id).toHaveLength(1);
     for (const [slot, n] of postsPerSlot(h, runId)) expect(n, slot).toBe(1);
+  }, 60_000);
+
+  it("posts every slot once when two workers are given the same run at once", async () => {
+    h.anthropic.respondWith(answering(300));
+    await Promise.all([startWorker(h), startWorker(h)]);
+    await slashCommand(h.url, "Our deploys keep failing on Fridays (two workers)", {
+      trigger_id: "two-workers",
+    });
+    const runId = dedupeKey("cmd", "two-workers");
+    const created = await waitFor(() => h.store.getRun(runId), 5_000, "the run record");
+    // A second job of the same run, as a stalled job re-run while the first is alive would be.
+    await enqueueAnalysis(h.queue, `${runId}-again`, created.job);
+    const record = await waitFor(
+      async () => {
+        const r = await h.store.getRun(runId);
+        const again = await h.queue.getJobState(`${runId}-again`);
+        return r?.status === "done" && again === "completed" ? r : undefined;
+      },
+      30_000,
+      "both jobs to finish",
+    );
+    await waitForDone(h, "C0LENS", record.threadTs);
+    expect(h.anthropic.requestsFor("suggest")).toHaveLength(1);
+    for (const a of record.analyses) expect(analysesOf(h, a.lens_id), a.lens_id).toHaveLength(1);
+    const posts = postsPerSlot(h, runId);
+    expect([...posts.keys()]).toEqual(expect.arrayContaining(["status#0", "mode#0", "synthesis#0"]));
+    for (const [slot, n] of posts) expect(n, slot).toBe(1);
   }, 60_000);
 
   it("posts the error card for a job that stalled for good, and Retry completes it from its checkpoint", async () => {
