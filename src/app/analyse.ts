@@ -1,13 +1,13 @@
 import type { WebClient } from "@slack/web-api";
 import type { Catalogue } from "../catalogue/catalogue.js";
 import type { CatalogueIndex } from "../catalogue/search.js";
-import { ErrorCode, LensbotError } from "../errors.js";
+import { ErrorCode, LensbotError, SlackError } from "../errors.js";
 import { prepareProblem } from "../pipeline/input.js";
 import type { Engine, Sink } from "../pipeline/ports.js";
 import { runPipeline, type StepTimeouts } from "../pipeline/run.js";
 import { type AnalysisResult, type Problem, totalUsage } from "../pipeline/schemas.js";
 import type { AnalysisJob } from "../queue/jobs.js";
-import { ThreadPublisher } from "../slack/publisher.js";
+import { respondEphemeral, ThreadPublisher } from "../slack/publisher.js";
 import { buildTranscript, readThread, type UserNames } from "../slack/thread.js";
 import type { RecordStore } from "../store/records.js";
 
@@ -180,9 +180,17 @@ export class AnalyseThread {
    */
   async fail(job: AnalysisJob, err: unknown, owner: string): Promise<void> {
     const publisher = this.#publisher(job, owner);
-    await publisher.error(job.runId, userMessage(err));
-    await publisher.failed("See the message below.");
-    await this.#deps.store.setStatus(job.runId, "failed");
+    try {
+      await publisher.error(job.runId, userMessage(err));
+      await publisher.failed("See the message below.");
+    } catch (postErr) {
+      // The thread refuses the error card too (lensbot was removed, the channel archived): tell
+      // the person who asked through their response URL, which needs no membership.
+      if (!(postErr instanceof SlackError) || postErr.retryable || !job.responseUrl) throw postErr;
+      await respondEphemeral(job.responseUrl, `${userMessage(postErr)} (reference ${job.runId.slice(-8)})`);
+    } finally {
+      await this.#deps.store.setStatus(job.runId, "failed");
+    }
   }
 
   async #problem(job: AnalysisJob): Promise<Problem> {

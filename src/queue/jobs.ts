@@ -36,6 +36,11 @@ export const AnalysisJobSchema = z.object({
   lensIds: z.array(z.string()).optional(),
   /** Notes for the person about the input, e.g. that an over-long question was cut. */
   notes: z.array(z.string()).optional(),
+  /**
+   * The trigger's response URL (commands, shortcuts, buttons; Slack honours it for 30 minutes):
+   * how the person is told when the thread itself refuses lensbot's posts.
+   */
+  responseUrl: z.url().optional(),
   /** When the trigger arrived, ms since the epoch. */
   requestedAt: z.number().int().nonnegative(),
 });

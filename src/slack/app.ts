@@ -279,6 +279,7 @@ export function createSlackApp(options: SlackAppOptions): App {
     await startRun(client, respond, {
       runId: dedupeKey("cmd", command.trigger_id),
       trigger: "slash_command",
+      responseUrl: command.response_url,
       teamId: command.team_id,
       channel: command.channel_id,
       userId: command.user_id,
@@ -344,6 +345,7 @@ export function createSlackApp(options: SlackAppOptions): App {
     await startRun(client, respond, {
       runId: dedupeKey("sc", shortcut.trigger_id),
       trigger: "message_shortcut",
+      responseUrl: shortcut.response_url,
       ...(shortcut.team?.id && { teamId: shortcut.team.id }),
       channel,
       threadTs,
@@ -435,6 +437,7 @@ export function createSlackApp(options: SlackAppOptions): App {
     }
     const queued = await followUp(record, "apply_lens", dedupeKey("apply", `${record.runId}:${lens.id}`), {
       lensIds: [lens.id],
+      responseUrl: body.response_url,
     });
     await tell(
       { client, respond },
@@ -474,7 +477,7 @@ export function createSlackApp(options: SlackAppOptions): App {
       record,
       "retry",
       dedupeKey("retry", `${record.runId}:${body.trigger_id ?? randomUUID()}`),
-      {},
+      { responseUrl: body.response_url },
     );
     await tell(
       { client, respond },

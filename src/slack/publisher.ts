@@ -36,6 +36,21 @@ export const SLOT_EVENT = "lensbot_slot";
 /** Pages of the thread read when looking for a message whose reply was lost. */
 const FIND_PAGES = 10;
 
+/**
+ * Posts a message only `responseUrl`'s person sees (a command's, shortcut's or button's response
+ * URL: Slack honours it for 30 minutes, up to five times, and it needs no channel membership).
+ * @throws Error when Slack answers other than 2xx or within 10 s.
+ */
+export async function respondEphemeral(responseUrl: string, text: string): Promise<void> {
+  const res = await fetch(responseUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ response_type: "ephemeral", replace_original: false, text }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!res.ok) throw new Error(`response_url answered HTTP ${res.status}`);
+}
+
 export interface RunTarget {
   runId: string;
   channel: string;

@@ -6,6 +6,7 @@
 import { isValidSlackRequest } from "@slack/bolt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { OFFLINE_LABEL } from "../../src/pipeline/schemas.js";
+import { dedupeKey } from "../../src/queue/jobs.js";
 import { checkBlockKitLimits } from "../../src/slack/blocks/limits.js";
 import { answerFor } from "../fakes/json-schema-sample.js";
 import {
@@ -386,6 +387,35 @@ describe("lensbot in Slack (Claude engine through the fake API)", () => {
         expect(String(c.args.unfurl_media)).toBe("false");
       }
     }
+  });
+
+  it("tells the person through the response URL when lensbot is removed from the channel mid-run", async () => {
+    h.anthropic.respondWith((req) => ({
+      kind: "json",
+      value: answerFor(req.body.output_config?.format?.schema ?? {}, "fine"),
+      delayMs: 400,
+    }));
+    h.slack.addChannel("C0GONE", "gone");
+    await slashCommand(h.url, "Our release train keeps slipping a week", {
+      channel_id: "C0GONE",
+      trigger_id: "gone-1",
+      response_url: h.slack.responseUrl("gone-1"),
+    });
+    const root = await waitFor(() => roots(h, "C0GONE")[0], 5_000, "the root message");
+    // Someone removes lensbot while the model is thinking: every later post is refused.
+    h.slack.addChannel("C0GONE", "gone", { botMember: false });
+    const notice = await waitFor(
+      () => h.slack.responses().find((r) => r.id === "gone-1" && String(r.body.text).includes("/invite")),
+      15_000,
+      "the notice through the response URL",
+    );
+    expect(notice.body.response_type).toBe("ephemeral");
+    expect(String(notice.body.text)).not.toMatch(/not_in_channel|SlackError/);
+    const record = await waitFor(async () => {
+      const r = await h.store.runForThread("C0GONE", root.ts, "T0TEST");
+      return r?.status === "failed" ? r : undefined;
+    });
+    expect(record.runId).toBe(dedupeKey("cmd", "gone-1"));
   });
 
   it("posts an error with Retry when the model keeps failing, and Retry then works", async () => {
