@@ -13,14 +13,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { dedupeKey } from "../src/queue/jobs.js";
 import { FakeAnthropic } from "../test/fakes/anthropic.js";
 import { answerFor } from "../test/fakes/json-schema-sample.js";
 import { FakeSlack } from "../test/fakes/slack.js";
-import { REDIS_URL, SIGNING_SECRET, slashCommand, waitFor } from "../test/support/harness.js";
+import { freePort, REDIS_URL, SIGNING_SECRET, slashCommand, waitFor } from "../test/support/harness.js";
 import { slackClockOffset } from "./slack.js";
 
 const BURST = 100;
@@ -29,14 +28,6 @@ const SEND_CONCURRENCY = 10;
 const CHANNEL = "C0LENS";
 
 const dist = (file: string) => fileURLToPath(new URL(`../dist/${file}`, import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
 function cpuSeconds(pid: number): number {

@@ -4,7 +4,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -15,7 +14,7 @@ import { RecordStore } from "../src/store/records.js";
 import { FakeAnthropic } from "./fakes/anthropic.js";
 import { answerFor } from "./fakes/json-schema-sample.js";
 import { FakeSlack } from "./fakes/slack.js";
-import { post, REDIS_URL, waitFor } from "./support/harness.js";
+import { freePort, post, REDIS_URL, waitFor } from "./support/harness.js";
 
 let slack: FakeSlack;
 let anthropic: FakeAnthropic;
@@ -23,14 +22,6 @@ let child: ChildProcess;
 let output = "";
 /** This file's own key prefix: the process writes nowhere else. */
 const PREFIX = `lensbot-main-${randomBytes(4).toString("hex")}`;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 beforeAll(async () => {
   slack = await FakeSlack.start();

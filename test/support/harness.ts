@@ -4,6 +4,7 @@
  * fakes of the Slack Web API and the Anthropic Messages API for the real SDK clients.
  */
 import { createHmac, randomBytes } from "node:crypto";
+import { createServer } from "node:net";
 import Anthropic from "@anthropic-ai/sdk";
 import type { App } from "@slack/bolt";
 import { WebClient } from "@slack/web-api";
@@ -205,6 +206,15 @@ async function deleteMatching(redis: RedisClient, pattern: string): Promise<void
     // One key per DEL: on a cluster, keys of different slots cannot share a command.
     for (const key of await node.keys(pattern)) await redis.del(key);
   }
+}
+
+/** A TCP port free on loopback right now (for a server a test starts). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
 }
 
 /** Slack's request signature: `v0=` + HMAC-SHA256 of `v0:{timestamp}:{body}`. */
