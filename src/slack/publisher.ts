@@ -39,7 +39,7 @@ const FIND_PAGES = 10;
 /**
  * Posts a message only `responseUrl`'s person sees (a command's, shortcut's or button's response
  * URL: Slack honours it for 30 minutes, up to five times, and it needs no channel membership).
- * @throws Error when Slack answers other than 2xx or within 10 s.
+ * @throws Error when Slack answers other than 2xx, or not within 10 s.
  */
 export async function respondEphemeral(responseUrl: string, text: string): Promise<void> {
   const res = await fetch(responseUrl, {
