@@ -4,6 +4,7 @@
  * and authorisation of every interaction.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { OFFLINE_LABEL } from "../../src/pipeline/schemas.js";
 import { dedupeKey } from "../../src/queue/jobs.js";
 import { enqueueAnalysis, modelRateLimit } from "../../src/queue/queue.js";
 import type { RecordedRequest, Reply } from "../fakes/anthropic.js";
@@ -107,6 +108,8 @@ describe("durable runs (Claude engine through the fake API)", () => {
         .requestsFor("analyze")
         .filter((r) => JSON.stringify(r.body.messages).includes(`(id: ${extra.id},`)),
     ).toHaveLength(1);
+    // The model analysed every card, the applied lens included: none is labelled offline.
+    for (const m of h.slack.thread("C0LENS", root.ts)) expect(messageText(m)).not.toContain(OFFLINE_LABEL);
   });
 
   it("runs a second job of the same run from its checkpoints: no model call, no new post", async () => {
