@@ -1,14 +1,18 @@
 import { WebClient } from "@slack/web-api";
 import { Cluster, Redis } from "ioredis";
 import { AnalyseThread } from "./app/analyse.js";
+import { withGraph } from "./catalogue/graph.js";
 import { openCatalogue } from "./catalogue/snapshot.js";
 import { type Config, loadConfig, requireSlack } from "./config.js";
 import { createEngine, defaultEngineName } from "./engines/index.js";
 import { createLogger, type Logger } from "./logger.js";
+import { createDigestQueue, createDigestWorker } from "./queue/digest.js";
+import { createDigestProcessor } from "./queue/digest-processor.js";
 import { createFailedHandler, createProcessor } from "./queue/processor.js";
 import { createAnalysisQueue, createAnalysisWorker, modelRateLimit, queuePrefix } from "./queue/queue.js";
 import { createSlackApp } from "./slack/app.js";
 import { UserNames } from "./slack/thread.js";
+import { DigestStore } from "./store/digests.js";
 import { RecordStore } from "./store/records.js";
 
 /** A connection to one Redis or to a Redis Cluster; lensbot and BullMQ use either the same way. */
@@ -112,6 +116,8 @@ export async function start(
   const store = new RecordStore(redis, { prefix: config.redisPrefix, ttlSeconds: config.recordTtlSeconds });
   const prefix = queuePrefix(config.redisPrefix);
   const queue = createAnalysisQueue(redis, prefix);
+  const digestQueue = createDigestQueue(redis, prefix);
+  const digests = new DigestStore(redis, { prefix: config.redisPrefix });
   const closers: (() => Promise<unknown>)[] = [];
   let port: number | undefined;
   let shuttingDown = false;
@@ -149,6 +155,13 @@ export async function start(
       concurrency: config.workerConcurrency,
       ...(config.modelCallsPerMinute > 0 && { limiter: modelRateLimit(config.modelCallsPerMinute) }),
     });
+    // Retro digests: their job schedulers fire on this queue, wherever workers run.
+    const digestWorker = createDigestWorker(
+      workerRedis,
+      createDigestProcessor({ client, records: store, digests, library: withGraph(opened), engine, logger }),
+      { prefix },
+    );
+    digestWorker.on("error", (err) => logger.error({ err }, "digest worker error"));
     const onFailed = createFailedHandler(deps);
     worker.on("failed", (job, err) => void onFailed(job, err).catch(() => {}));
     worker.on("error", (err) => logger.error({ err }, "worker error"));
@@ -160,6 +173,7 @@ export async function start(
         worker.cancelAllJobs("shutdown");
         await closing;
       }
+      await digestWorker.close();
       await workerRedis.quit().catch(() => workerRedis.disconnect());
     });
     logger.info({ engine: engine.name, concurrency: config.workerConcurrency }, "worker started");
@@ -174,6 +188,7 @@ export async function start(
       apiTimeoutMs: config.slackTimeoutMs,
       queue,
       store,
+      digest: { queue: digestQueue, store: digests },
       catalogue,
       logger,
       maxProblemChars: config.maxProblemChars,
@@ -194,6 +209,7 @@ export async function start(
       shuttingDown = true;
       for (const close of closers) await close();
       await queue.close();
+      await digestQueue.close();
       await redis.quit().catch(() => redis.disconnect());
     },
   };

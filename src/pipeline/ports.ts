@@ -1,6 +1,14 @@
 import type { Lens } from "../catalogue/schema.js";
 import type { Ranking } from "../catalogue/search.js";
-import type { CallUsage, LensAnalysis, ModeSuggestion, Problem, Synthesis } from "./schemas.js";
+import type {
+  CallUsage,
+  LensAnalysis,
+  ModeSuggestion,
+  Problem,
+  RetroRequest,
+  RetroSynthesis,
+  Synthesis,
+} from "./schemas.js";
 
 /** Passed to every engine call; engines must stop work and reject when `signal` aborts. */
 export interface StepContext {
@@ -39,6 +47,8 @@ export interface Engine {
   suggest(req: SuggestRequest, ctx: StepContext): Promise<ModeSuggestion>;
   analyze(req: AnalyzeRequest, ctx: StepContext): Promise<LensAnalysis>;
   synthesize(req: SynthesizeRequest, ctx: StepContext): Promise<Synthesis>;
+  /** Across a period's analyses (retro digests): recurring patterns, systemic themes, questions. */
+  retro(req: RetroRequest, ctx: StepContext): Promise<RetroSynthesis>;
 }
 
 export type StepName = "suggest" | "analyze" | "synthesize";

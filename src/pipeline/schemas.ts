@@ -151,6 +151,31 @@ export type Synthesis =
       settle_first: string;
     };
 
+// ---------- retro digest: across the analyses of a period ----------
+
+/** A point of the retro, citing the analyses it rests on by ref ("A1", "A2"…). */
+const Cited = z.object({ text, analyses: z.array(z.string()).min(1) });
+
+export const RetroOutput = z.object({
+  patterns: z.array(Cited).min(1).max(4).describe("what kept happening across the analyses"),
+  themes: z.array(Cited).max(4).describe("systemic causes the analyses share"),
+  questions: z.array(Cited).min(3).max(5).describe("questions for the retro"),
+});
+export type RetroOutput = z.infer<typeof RetroOutput>;
+
+export type RetroSynthesis = { source: "model" | "offline" } & RetroOutput;
+
+/** Shown with an offline retro, so nobody mistakes catalogue text for an analysis of their period. */
+export const OFFLINE_RETRO_LABEL =
+  "Offline engine: patterns, themes and questions come from the lens catalogue entries of the lenses you used, not from a model reading your analyses.";
+
+/** What a retro is built from: the period's analyses, cited by ref, and what recurred. */
+export interface RetroRequest {
+  analyses: { ref: string; headline: string; lenses: string[]; actions: string[] }[];
+  recurringLenses: { id: string; count: number }[];
+  recurringActions: string[];
+}
+
 // ---------- the whole run ----------
 
 export interface AnalysisResult {

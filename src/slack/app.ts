@@ -15,8 +15,10 @@ import { SlackError } from "../errors.js";
 import { truncateMiddle } from "../pipeline/input.js";
 import { type AnalysisJob, dedupeKey, type Trigger } from "../queue/jobs.js";
 import { enqueueAnalysis } from "../queue/queue.js";
+import type { DigestStore } from "../store/digests.js";
 import type { AnalysisRecord, RecordStore } from "../store/records.js";
 import { type LensButtonValue, rootMessage } from "./blocks/cards.js";
+import { digestCommand, isDigestCommand, registerDigestActions } from "./listeners/digest.js";
 import { ThreadPublisher } from "./publisher.js";
 import { withRateLimit } from "./rate-limit.js";
 import { decodeMrkdwn } from "./thread.js";
@@ -39,6 +41,8 @@ export interface SlackAppOptions {
     warn(o: object, msg?: string): void;
     error(o: object, msg?: string): void;
   };
+  /** Retro digests: their queue (job schedulers) and configs. */
+  digest: { queue: Queue; store: DigestStore };
   /** The longest problem text kept (characters); longer ones are cut in the middle, with a note. */
   maxProblemChars?: number;
   /** How long a listener waits for Redis before telling the user the queue is unavailable (ms). */
@@ -266,7 +270,20 @@ export function createSlackApp(options: SlackAppOptions): App {
     }
   }
 
+  const digestDeps = {
+    queue: options.digest.queue,
+    digests: options.digest.store,
+    records: store,
+    logger,
+    now,
+  };
+  registerDigestActions(app, digestDeps);
+
   app.command("/lens", async ({ command, ack, client, respond }) => {
+    if (isDigestCommand(command.text ?? "")) {
+      await digestCommand(digestDeps, { command, ack, client, respond });
+      return;
+    }
     const text = decodeSlackText(command.text ?? "").trim();
     if (!text || text === "help") {
       await ack({ response_type: "ephemeral", text: USAGE });

@@ -54,7 +54,8 @@ export async function respondEphemeral(responseUrl: string, text: string): Promi
 export interface RunTarget {
   runId: string;
   channel: string;
-  threadTs: string;
+  /** The thread to post into; without it, messages are posted at the top of the channel (digests). */
+  threadTs?: string;
 }
 
 /**
@@ -133,7 +134,7 @@ export class ThreadPublisher {
       const res = await this.#call("chat.postMessage", () =>
         client.chat.postMessage({
           channel: this.#run.channel,
-          thread_ts: this.#run.threadTs,
+          ...(this.#run.threadTs && { thread_ts: this.#run.threadTs }),
           text: message.text,
           blocks: message.blocks,
           unfurl_links: false,
@@ -167,19 +168,23 @@ export class ThreadPublisher {
     );
   }
 
-  /** The ts of this run's message for `slot` in the thread, found by its metadata, if it is there. */
+  /**
+   * The ts of this run's message for `slot`, found by its metadata in the thread (or, for a
+   * top-level post, among the channel's latest messages), if it is there.
+   */
   async #find(slot: string): Promise<string | undefined> {
+    const { client } = this.#deps;
+    const { channel, threadTs } = this.#run;
     let cursor: string | undefined;
     for (let page = 0; page < FIND_PAGES; page++) {
-      const res = await this.#call("conversations.replies", () =>
-        this.#deps.client.conversations.replies({
-          channel: this.#run.channel,
-          ts: this.#run.threadTs,
-          include_all_metadata: true,
-          limit: 200,
-          ...(cursor && { cursor }),
-        }),
-      );
+      const paging = { include_all_metadata: true, limit: 200, ...(cursor && { cursor }) };
+      const res = threadTs
+        ? await this.#call("conversations.replies", () =>
+            client.conversations.replies({ channel, ts: threadTs, ...paging }),
+          )
+        : await this.#call("conversations.history", () =>
+            client.conversations.history({ channel, ...paging }),
+          );
       for (const m of res.messages ?? []) {
         const meta = (m as { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } })
           .metadata;

@@ -20,6 +20,12 @@ export function keys(prefix: string) {
     /** string: the run id of the latest analysis in a thread */
     thread: (team: string, channel: string, threadTs: string) =>
       `${prefix}:thread:${team}:${channel}:${threadTs}`,
+    /** string: a channel's retro digest config (JSON, see `DigestConfig`) */
+    digest: (team: string, channel: string) => `${prefix}:digest:${team}:${channel}`,
+    /** hash: one posted digest (team, channel, ts, the digest as JSON), what its buttons act on */
+    digestPost: (digestId: string) => `${prefix}:digestpost:${digestId}`,
+    /** hash: user id → "up" | "down", votes on one posted digest */
+    digestFeedback: (digestId: string) => `${prefix}:digestpost:${digestId}:feedback`,
     /** sorted set: run ids of a channel by creation time (ms), for digests; trimmed to the retention */
     channelRuns: (team: string, channel: string) => `${prefix}:channel:${team}:${channel}:runs`,
   };

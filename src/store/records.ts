@@ -292,6 +292,11 @@ export class RecordStore {
     return (await this.#redis.set(this.#k.trigger(key), "1", "PX", ttlMs, "NX")) === "OK";
   }
 
+  /** Forgets a trigger, so the same one counts as new again (after the work it started failed). */
+  async forgetTrigger(key: string): Promise<void> {
+    await this.#redis.del(this.#k.trigger(key));
+  }
+
   /** Records the ts of a posted slot (ending its claim). */
   async saveMessageTs(runId: string, slot: string, ts: string): Promise<void> {
     await this.#redis

@@ -69,6 +69,7 @@ const STEPS: Record<string, string> = {
   refine_lens_analysis: "refine",
   judge_lens_analysis: "judge",
   synthesize_solution: "synthesize",
+  retro_digest: "retro",
 };
 
 /**

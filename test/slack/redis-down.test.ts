@@ -1,8 +1,10 @@
 /** When Redis is unreachable, a person who types /lens still gets a clear answer, and nothing hangs. */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { createDigestQueue } from "../../src/queue/digest.js";
 import { createAnalysisQueue } from "../../src/queue/queue.js";
 import { createSlackApp } from "../../src/slack/app.js";
+import { DigestStore } from "../../src/store/digests.js";
 import { RecordStore } from "../../src/store/records.js";
 import { FakeSlack } from "../fakes/slack.js";
 import { BOT_TOKEN, catalogue, SIGNING_SECRET, slashCommand, waitFor } from "../support/harness.js";
@@ -19,12 +21,15 @@ beforeAll(async () => {
   redis.on("error", () => {});
   const queue = createAnalysisQueue(redis, "bull-down");
   queue.on("error", () => {});
+  const digestQueue = createDigestQueue(redis, "bull-down");
+  digestQueue.on("error", () => {});
   const app = createSlackApp({
     botToken: BOT_TOKEN,
     signingSecret: SIGNING_SECRET,
     apiUrl: slack.apiUrl,
     queue,
     store: new RecordStore(redis),
+    digest: { queue: digestQueue, store: new DigestStore(redis) },
     catalogue,
     logger: { info() {}, warn() {}, error() {} },
     enqueueTimeoutMs: 300,

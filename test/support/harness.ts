@@ -17,11 +17,14 @@ import { BUNDLED_LENSES_DIR } from "../../src/config.js";
 import { createClaudeEngine } from "../../src/engines/claude/engine.js";
 import { createOfflineEngine } from "../../src/engines/offline/engine.js";
 import type { Engine } from "../../src/pipeline/ports.js";
+import { createDigestQueue, createDigestWorker } from "../../src/queue/digest.js";
+import { createDigestProcessor } from "../../src/queue/digest-processor.js";
 import { createFailedHandler, createProcessor } from "../../src/queue/processor.js";
 import { createAnalysisQueue, createAnalysisWorker } from "../../src/queue/queue.js";
 import { connectRedis, type RedisClient } from "../../src/runtime.js";
 import { createSlackApp } from "../../src/slack/app.js";
 import { UserNames } from "../../src/slack/thread.js";
+import { DigestStore } from "../../src/store/digests.js";
 import { RecordStore } from "../../src/store/records.js";
 import { FakeAnthropic } from "../fakes/anthropic.js";
 import { FakeSlack } from "../fakes/slack.js";
@@ -53,13 +56,17 @@ export interface Harness {
   queue: Queue;
   worker: Worker | undefined;
   store: RecordStore;
+  /** Retro digests: their queue (job schedulers), configs and a worker (unless `worker: false`). */
+  digestQueue: Queue;
+  digests: DigestStore;
+  digestWorker: Worker | undefined;
   /** Where this harness's records and queue live in Redis (for worker processes). */
   recordPrefix: string;
   bullPrefix: string;
   app: App;
   url: string;
   /** Every info and error line the processor logged (tests assert on what reached the log, not the user). */
-  logged: { level: "info" | "error"; msg?: string; obj: object }[];
+  logged: { level: "info" | "warn" | "error"; msg?: string; obj: object }[];
   close(): Promise<void>;
 }
 
@@ -100,12 +107,16 @@ export async function startHarness(
     bullPrefix,
     options.attempts ? { attempts: options.attempts } : {},
   );
+  const digestQueue = createDigestQueue(redis, bullPrefix);
+  const digests = new DigestStore(redis, { prefix: `lensbot-test-${id}`, ttlSeconds: 600 });
   const logged: Harness["logged"] = [];
   const logger = {
     info(obj: object, msg?: string) {
       logged.push({ level: "info", obj, ...(msg && { msg }) });
     },
-    warn() {},
+    warn(obj: object, msg?: string) {
+      logged.push({ level: "warn", obj, ...(msg && { msg }) });
+    },
     error(obj: object, msg?: string) {
       logged.push({ level: "error", obj, ...(msg && { msg }) });
     },
@@ -157,6 +168,16 @@ export async function startHarness(
           ...(options.limiter && { limiter: options.limiter }),
           ...(options.retryDelay && { retryDelay: options.retryDelay }),
         });
+  const digestWorker =
+    options.worker === false
+      ? undefined
+      : createDigestWorker(
+          workerRedis,
+          createDigestProcessor({ client, records: store, digests, library: opened, engine, logger }),
+          { prefix: bullPrefix },
+        );
+  digestWorker?.on("error", () => {});
+  digestQueue.on("error", () => {});
   const onFailed = createFailedHandler(deps);
   worker?.on("failed", (job, err) => void onFailed(job, err).catch(() => {}));
   // Connection errors while a test stops Redis are expected; the logged lines say enough.
@@ -168,8 +189,9 @@ export async function startHarness(
     apiUrl: slack.apiUrl,
     queue,
     store,
+    digest: { queue: digestQueue, store: digests },
     catalogue,
-    logger: { ...logger, warn: logger.error },
+    logger,
   });
   const server = (await app.start(0)) as unknown as { address(): { port: number } };
   const appUrl = `http://127.0.0.1:${server.address().port}/slack/events`;
@@ -180,6 +202,9 @@ export async function startHarness(
     queue,
     worker,
     store,
+    digestQueue,
+    digests,
+    digestWorker,
     recordPrefix: `lensbot-test-${id}`,
     bullPrefix,
     app,
@@ -188,9 +213,12 @@ export async function startHarness(
     async close() {
       await app.stop();
       await worker?.close(true);
+      await digestWorker?.close(true);
       workerRedis.disconnect();
       await queue.obliterate({ force: true });
       await queue.close();
+      await digestQueue.obliterate({ force: true });
+      await digestQueue.close();
       await deleteMatching(redis, `lensbot-test-${id}:*`);
       redis.disconnect();
       await slack.close();

@@ -15,6 +15,9 @@ import {
   LensAnalysisOutput,
   type ModeSuggestion,
   type Problem,
+  RetroOutput,
+  type RetroRequest,
+  type RetroSynthesis,
   SuggestionOutput,
   type Synthesis,
   SynthesisOutput,
@@ -293,5 +296,38 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
     return { source: "model", ...data };
   }
 
-  return { name: "claude", suggest, analyze, synthesize };
+  async function retro(req: RetroRequest, { signal, recordUsage }: StepContext): Promise<RetroSynthesis> {
+    const refs = new Set(req.analyses.map((a) => a.ref));
+    const schema = RetroOutput.superRefine((data, ctx) => {
+      for (const [field, items] of Object.entries(data)) {
+        items.forEach((item: { analyses: string[] }, n: number) => {
+          const unknown = item.analyses.filter((ref) => !refs.has(ref));
+          if (unknown.length > 0)
+            ctx.addIssue({
+              code: "custom",
+              path: [field, n, "analyses"],
+              message: `cite only ${[...refs].join(", ")}`,
+            });
+        });
+      }
+    });
+    const { data } = await callStructured(client, {
+      step: "retro_digest",
+      model: models.synthesize,
+      maxTokens,
+      signal,
+      recordUsage,
+      schema,
+      system,
+      messages: [
+        {
+          role: "user",
+          content: [{ type: "text", text: prompts.retroTask(req, (id) => catalogue.get(id)?.name ?? id) }],
+        },
+      ],
+    });
+    return { source: "model", ...data };
+  }
+
+  return { name: "claude", suggest, analyze, synthesize, retro };
 }

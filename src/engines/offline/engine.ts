@@ -1,9 +1,17 @@
+import type { Catalogue } from "../../catalogue/catalogue.js";
 import type { LensGraph, Library } from "../../catalogue/graph.js";
 import type { Lens } from "../../catalogue/schema.js";
 import type { RankedLens, Ranking } from "../../catalogue/search.js";
 import { analyse } from "../../catalogue/text.js";
 import type { AnalyzeRequest, Engine, SuggestRequest, SynthesizeRequest } from "../../pipeline/ports.js";
-import type { LensAnalysis, ModeSuggestion, Problem, Synthesis } from "../../pipeline/schemas.js";
+import type {
+  LensAnalysis,
+  ModeSuggestion,
+  Problem,
+  RetroRequest,
+  RetroSynthesis,
+  Synthesis,
+} from "../../pipeline/schemas.js";
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
@@ -107,6 +115,51 @@ export function questionsByFit(lens: Lens, text: string): string[] {
     .map((x) => x.q);
 }
 
+/** Refs of the analyses that used each lens, most used first (ties: catalogue order of first use). */
+function lensUse(req: RetroRequest): [string, string[]][] {
+  const use = new Map<string, string[]>();
+  for (const a of req.analyses)
+    for (const id of new Set(a.lenses)) use.set(id, [...(use.get(id) ?? []), a.ref]);
+  return [...use].sort((a, b) => b[1].length - a[1].length);
+}
+
+/**
+ * The offline retro: nothing written here, only what the catalogue says about what recurred.
+ * - patterns: the lenses that came back most (at most 4), each with its catalogue summary;
+ * - themes: thematic frames shared by lenses of at least two analyses;
+ * - questions: 3-5 catalogue questions, the first question of each most-used lens, then their
+ *   next questions, each citing the analyses that used the lens.
+ */
+export function offlineRetro(req: RetroRequest, catalogue: Catalogue): RetroSynthesis {
+  const used = lensUse(req).filter(([id]) => catalogue.has(id));
+  const patterns = used.slice(0, 4).map(([id, refs]) => {
+    const lens = catalogue.require(id);
+    return {
+      text: `${lens.name} (${refs.length} of ${req.analyses.length}): ${lens.summary}`,
+      analyses: refs,
+    };
+  });
+  const frames = new Map<string, Set<string>>();
+  for (const [id, refs] of used)
+    for (const f of catalogue.require(id).frames) frames.set(f, new Set([...(frames.get(f) ?? []), ...refs]));
+  const themes = [...frames]
+    .filter(([, refs]) => refs.size > 1)
+    .sort((a, b) => b[1].size - a[1].size)
+    .slice(0, 4)
+    .flatMap(([id, refs]) => {
+      const frame = catalogue.getFrame(id);
+      return frame ? [{ text: `${frame.name}: ${frame.description}`, analyses: [...refs] }] : [];
+    });
+  const questions: { text: string; analyses: string[] }[] = [];
+  for (let depth = 0; questions.length < 5 && depth < 3; depth++) {
+    for (const [id, refs] of used.slice(0, 5)) {
+      const q = catalogue.require(id).questions[depth];
+      if (q && questions.length < 5) questions.push({ text: q, analyses: refs });
+    }
+  }
+  return { source: "offline", patterns, themes, questions };
+}
+
 /**
  * The offline engine: no network and no key, and nothing it says is invented. Suggestion comes
  * from the catalogue index. Each lens card quotes the sentences of the problem that point at the
@@ -185,6 +238,10 @@ export function createOfflineEngine({ catalogue, index, graph }: Library): Engin
           ? (questionsByFit(strongest, text)[0] ?? strongest.questions[0] ?? "")
           : "What would you need to see to know this problem is solved?",
       };
+    },
+
+    async retro(req: RetroRequest): Promise<RetroSynthesis> {
+      return offlineRetro(req, catalogue);
     },
   };
 }
