@@ -117,6 +117,8 @@ interface Channel {
   name: string;
   /** Whether the bot is a member (it can post and read). */
   botMember: boolean;
+  /** A private channel: invisible to `conversations.info` unless the bot is a member. */
+  isPrivate: boolean;
   /** Kept in ts order (ts values are handed out increasingly). */
   messages: SlackMessage[];
   /** ts → message, so look-ups stay O(1) in long benchmark runs. */
@@ -178,6 +180,7 @@ export class FakeSlack {
     "chat.getPermalink": (a) => this.#getPermalink(a),
     "conversations.replies": (a) => this.#replies(a),
     "conversations.history": (a) => this.#history(a),
+    "conversations.info": (a) => this.#conversationInfo(a),
     "users.info": (a) => this.#usersInfo(a),
     "views.publish": (a) => this.#viewsPublish(a),
   };
@@ -286,10 +289,23 @@ export class FakeSlack {
    * bot as a member). With `botMember: false` the bot is not in it: it cannot post, edit, send
    * ephemerals or read there (`not_in_channel`), as in a channel it was never invited to.
    */
-  addChannel(id: string, name = id.toLowerCase(), { botMember = true }: { botMember?: boolean } = {}): void {
+  addChannel(
+    id: string,
+    name = id.toLowerCase(),
+    { botMember = true, isPrivate = false }: { botMember?: boolean; isPrivate?: boolean } = {},
+  ): void {
     const existing = this.#channels.get(id);
-    if (existing) existing.botMember = botMember;
-    else this.#channels.set(id, { id, name, botMember, messages: [], byTs: new Map(), replies: new Map() });
+    if (existing) Object.assign(existing, { botMember, isPrivate });
+    else
+      this.#channels.set(id, {
+        id,
+        name,
+        botMember,
+        isPrivate,
+        messages: [],
+        byTs: new Map(),
+        replies: new Map(),
+      });
   }
 
   /** A response URL served by this fake (what Slack puts in commands, shortcuts and actions). */
@@ -457,6 +473,8 @@ export class FakeSlack {
     const attachments = Array.isArray(a.attachments) ? a.attachments : undefined;
     const text = str(a.text);
     if (text === undefined && !blocks?.length && !attachments?.length) return { ok: false, error: "no_text" };
+    const tooBig = sizeError(text, blocks);
+    if (tooBig) return { ok: false, error: tooBig };
     const ch = this.#channel(channel);
     if (!ch.botMember) return { ok: false, error: "not_in_channel" };
     const threadTs = str(a.thread_ts);
@@ -493,6 +511,8 @@ export class FakeSlack {
       return { ok: false, error: "cant_update_message" };
     }
     const text = str(a.text);
+    const tooBig = sizeError(text, Array.isArray(a.blocks) ? a.blocks : undefined);
+    if (tooBig) return { ok: false, error: tooBig };
     if (text !== undefined) message.text = text;
     if (Array.isArray(a.blocks)) message.blocks = a.blocks;
     if (Array.isArray(a.attachments)) message.attachments = a.attachments;
@@ -556,6 +576,26 @@ export class FakeSlack {
     );
     const newestFirst = visible.filter(inWindow(a)).reverse();
     return { ...this.#page(newestFirst, a, truthy(a.include_all_metadata)), pin_count: 0 };
+  }
+
+  /** Public channels are visible to any bot with channels:read; private ones only to members. */
+  #conversationInfo(a: Args): Answer {
+    const ch = this.#channels.get(str(a.channel) ?? "");
+    if (!ch || (ch.isPrivate && !ch.botMember)) return { ok: false, error: "channel_not_found" };
+    return {
+      ok: true,
+      channel: {
+        id: ch.id,
+        name: ch.name,
+        is_channel: !ch.isPrivate,
+        is_group: false,
+        is_im: false,
+        is_mpim: false,
+        is_private: ch.isPrivate,
+        is_archived: false,
+        is_member: ch.botMember,
+      },
+    };
   }
 
   #usersInfo(a: Args): Answer {
@@ -772,4 +812,34 @@ function truthy(v: unknown): boolean {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Slack's own size limits on a message, checked here independently of lensbot's checker (so a
+ * builder that breaks them fails in the fake as it would in Slack): `msg_too_long` past 40,000
+ * characters of `text`; `invalid_blocks` for more than 50 blocks, a section text over 3,000 or a
+ * header over 150 characters; `msg_blocks_too_long` past about 12,000 characters of block text
+ * in total (the threshold measured in slackapi/bolt-js#2509; Slack documents none).
+ */
+function sizeError(text: string | undefined, blocks: unknown[] | undefined): string | undefined {
+  if (text !== undefined && text.length > 40_000) return "msg_too_long";
+  if (!blocks) return undefined;
+  if (blocks.length > 50) return "invalid_blocks";
+  let total = 0;
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (isRecord(v))
+      for (const [k, x] of Object.entries(v)) {
+        if (k === "text" && typeof x === "string") total += x.length;
+        else walk(x);
+      }
+  };
+  for (const block of blocks) {
+    if (!isRecord(block)) return "invalid_blocks";
+    const t = isRecord(block.text) ? block.text.text : undefined;
+    if (block.type === "section" && typeof t === "string" && t.length > 3000) return "invalid_blocks";
+    if (block.type === "header" && typeof t === "string" && t.length > 150) return "invalid_blocks";
+  }
+  walk(blocks);
+  return total > 12_000 ? "msg_blocks_too_long" : undefined;
 }

@@ -211,7 +211,8 @@ export async function startHarness(
     url: appUrl,
     logged,
     async close() {
-      await app.stop();
+      // A test may have stopped the app already (a restart).
+      await app.stop().catch(() => {});
       await worker?.close(true);
       await digestWorker?.close(true);
       workerRedis.disconnect();

@@ -81,10 +81,23 @@ function analysisLine(a: DigestAnalysis): string {
 
 function actionLine(a: RecurringAction): string {
   const earlier = a.earlier ? `; proposed ${a.earlier}× in earlier periods` : "";
-  return `• ${truncate(oneLine(a.text), 240)} _(${a.refs.join(", ")}${earlier})_`;
+  return `• ${truncate(oneLine(a.text), 240)} _(${refList(a.refs)}${earlier})_`;
 }
 
-const cites = (refs: readonly string[]) => `_(${refs.join(", ")})_`;
+/** Refs shown per item before the rest are counted ("A1, A2, A3, A4, A5, A6 and 9 more"). */
+const MAX_REFS = 6;
+
+/** Refs in reading order (A2 before A10), at most {@link MAX_REFS}, the rest counted. */
+function refList(refs: readonly string[]): string {
+  const sorted = [...refs].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+  const shown = sorted.slice(0, MAX_REFS).join(", ");
+  return sorted.length > MAX_REFS ? `${shown} and ${sorted.length - MAX_REFS} more` : shown;
+}
+
+const cites = (refs: readonly string[]) => `_(${refList(refs)})_`;
+
+/** "1 more analysis", "3 more analyses". */
+const more = (n: number, one: string, many: string) => `${n} more ${n === 1 ? one : many}`;
 
 /** Lines under a bold title, cut to `budget` chars with a visible `…`; "" when there are none. */
 function titled(title: string, lines: readonly string[], budget: number): string {
@@ -200,13 +213,14 @@ export function digestMessages(digest: Digest, id: string): { main: SlackMessage
       ),
     );
   }
+  const moreActions =
+    beyond(digest.recurringActions.length, top.actions) + beyond(digest.returningActions.length, top.actions);
   const left = [
-    beyond(n, top.analyses) && `${beyond(n, top.analyses)} more analyses`,
-    beyond(digest.lenses.length, top.lenses) && `${beyond(digest.lenses.length, top.lenses)} more lenses`,
-    beyond(digest.modes.length, top.modes) && `${beyond(digest.modes.length, top.modes)} more modes`,
-    beyond(digest.recurringActions.length, top.actions) +
-      beyond(digest.returningActions.length, top.actions) &&
-      `${beyond(digest.recurringActions.length, top.actions) + beyond(digest.returningActions.length, top.actions)} more recurring actions`,
+    beyond(n, top.analyses) && more(beyond(n, top.analyses), "analysis", "analyses"),
+    beyond(digest.lenses.length, top.lenses) &&
+      more(beyond(digest.lenses.length, top.lenses), "lens", "lenses"),
+    beyond(digest.modes.length, top.modes) && more(beyond(digest.modes.length, top.modes), "mode", "modes"),
+    moreActions && more(moreActions, "recurring action", "recurring actions"),
   ].filter((x): x is string => Boolean(x));
   if (left.length) blocks.push(context([`🧵 In the thread: ${left.join(", ")}.`]));
   blocks.push({
