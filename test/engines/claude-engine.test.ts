@@ -767,3 +767,53 @@ describe("claude engine: problem text is delimited", () => {
     expect(analyzeBlock.indexOf("</problem>")).toBe(analyzeBlock.lastIndexOf("</problem>"));
   });
 });
+
+describe("claude engine: the retro of a digest", () => {
+  const req = {
+    analyses: [
+      {
+        ref: "A1",
+        headline: "Deploys wait on one approver",
+        lenses: ["theory-of-constraints"],
+        actions: ["Add a second approver"],
+      },
+      {
+        ref: "A2",
+        headline: "Reviews pile up before releases",
+        lenses: ["theory-of-constraints", "batch-size"],
+        actions: [],
+      },
+    ],
+    recurringLenses: [{ id: "theory-of-constraints", count: 2 }],
+    recurringActions: [],
+  };
+  const answer = (ref: string) => ({
+    patterns: [{ text: "Work queues at one approval step", analyses: ["A1", ref] }],
+    themes: [],
+    questions: [
+      { text: "Who else could approve?", analyses: ["A1"] },
+      { text: "What batch size do releases have?", analyses: ["A2"] },
+      { text: "Where does work wait longest?", analyses: ["A1", "A2"] },
+    ],
+  });
+
+  it("returns the model's patterns, themes and questions, each citing the period's analyses", async () => {
+    fake.enqueue({ kind: "json", value: answer("A2") });
+    const retro = await engine.retro(req, ctx());
+    expect(retro).toEqual({ source: "model", ...answer("A2") });
+    const [request] = fake.requests;
+    expect(request?.step).toBe("retro");
+    // The analyses are data inside their own delimiters, with lens names rather than ids.
+    const prompt = JSON.stringify(request?.body.messages);
+    expect(prompt).toContain("<analyses>");
+    expect(prompt).toContain("Theory of Constraints (2 analyses)");
+  });
+
+  it("sends an answer citing an analysis that does not exist back for repair", async () => {
+    fake.enqueue({ kind: "json", value: answer("A9") }, { kind: "json", value: answer("A2") });
+    const retro = await engine.retro(req, ctx());
+    expect(retro.patterns[0]?.analyses).toEqual(["A1", "A2"]);
+    expect(fake.requests.map((r) => r.step)).toEqual(["retro", "repair"]);
+    expect(JSON.stringify(fake.requests[1]?.body.messages.at(-1))).toContain("cite only A1, A2");
+  });
+});

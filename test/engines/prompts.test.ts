@@ -9,6 +9,7 @@ import {
   neutraliseDelimiters,
   problemBlock,
   refineTask,
+  retroTask,
   runLensesBlock,
   SYSTEM_INTRO,
   suggestTask,
@@ -62,6 +63,23 @@ describe("prompt text (snapshots)", () => {
     ).toMatchSnapshot();
     expect(
       suggestTask(index.rank("Every release waits on one approver; lead time doubled."), 3),
+    ).toMatchSnapshot();
+    expect(
+      retroTask(
+        {
+          analyses: [
+            {
+              ref: "A1",
+              headline: "Releases wait on one approver",
+              lenses: [lens.id],
+              actions: ["Add an approver"],
+            },
+          ],
+          recurringLenses: [],
+          recurringActions: [],
+        },
+        (id) => (id === lens.id ? lens.name : id),
+      ),
     ).toMatchSnapshot();
   });
 
