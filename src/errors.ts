@@ -15,6 +15,8 @@ export const ErrorCode = {
   Cancelled: "cancelled",
   SlackRefused: "slack_refused",
   SlackUnavailable: "slack_unavailable",
+  /** Redis, where records, digests and the queue live, did not answer. */
+  StoreUnavailable: "store_unavailable",
   Internal: "internal",
 } as const;
 

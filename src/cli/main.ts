@@ -13,6 +13,7 @@ import { totalUsage } from "../pipeline/schemas.js";
 import {
   renderAnalysis,
   renderContrasts,
+  renderDigest,
   renderFrames,
   renderGaps,
   renderJourney,
@@ -398,6 +399,45 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
         })),
       });
     });
+
+  program
+    .command("digest")
+    .description(
+      "A retro digest of the analyses lensbot ran: what recurred, actions that came back, questions for the retro. Reads the records in REDIS_URL.",
+    )
+    .option("--since <duration>", "how far back: 24h, 7d, 2w", "7d")
+    .option(
+      "--channel <id>",
+      "one channel (with its digest's sources when it has one); default: every channel",
+    )
+    .option("--team <id>", "the Slack workspace id, when records of several are kept")
+    .option("--json", "print the digest as one JSON object")
+    .addOption(engineOption())
+    .action(
+      async (opts: {
+        since: string;
+        channel?: string;
+        team?: string;
+        json?: boolean;
+        engine?: EngineName;
+      }) => {
+        // Loaded here: Redis and the SDKs are for this command only.
+        const { digestFromRedis, parseSince } = await import("./digest.js");
+        const sinceMs = parseSince(opts.since);
+        const { createEngine, defaultEngineName } = await import("../engines/index.js");
+        const { withGraph } = await import("../catalogue/graph.js");
+        const engine = createEngine(opts.engine ?? defaultEngineName(config), config, open());
+        const digest = await digestFromRedis({
+          config,
+          library: withGraph(open()),
+          engine,
+          sinceMs,
+          ...(opts.channel && { channel: opts.channel }),
+          ...(opts.team && { team: opts.team }),
+        });
+        out(opts.json ? JSON.stringify(digest, null, 2) : renderDigest(digest));
+      },
+    );
 
   try {
     await program.parseAsync(argv, { from: "user" });

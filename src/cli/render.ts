@@ -4,10 +4,12 @@
 import type { Catalogue } from "../catalogue/catalogue.js";
 import type { Gaps, JourneyStep } from "../catalogue/graph.js";
 import type { Lens, Mode } from "../catalogue/schema.js";
+import { type Digest, periodLabel, trend } from "../digest/build.js";
 import {
   type LensAnalysis,
   type ModeSuggestion,
   OFFLINE_LABEL,
+  OFFLINE_RETRO_LABEL,
   type Synthesis,
 } from "../pipeline/schemas.js";
 
@@ -189,6 +191,76 @@ export function renderGaps(used: readonly Lens[], gaps: Gaps): string {
         `  ${w.lens.name} (${w.kind === "contrast" ? "contrasts with" : "related to"} ${w.via.name}${adds.length ? `; adds ${adds.join(", ")}` : ""})`,
       );
     }
+  }
+  return lines.join("\n");
+}
+
+/** Refs in reading order, at most 6, the rest counted (as the Slack digest shows them). */
+function refs(list: readonly string[]): string {
+  const sorted = [...list].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+  return sorted.length > 6
+    ? `${sorted.slice(0, 6).join(", ")} and ${sorted.length - 6} more`
+    : sorted.join(", ");
+}
+
+/**
+ * A retro digest as text: the same content as the Slack message and its thread reply, with
+ * every list whole. Analyses without a permalink are named by channel and thread ts.
+ */
+export function renderDigest(d: Digest): string {
+  const lines = [
+    `== Retro digest: ${periodLabel(d)}`,
+    `${d.analyses.length} analyses from ${d.sources.join(", ")}`,
+  ];
+  if (d.late) lines.push("(posted late: lensbot was not running when it was due)");
+  if (d.analyses.length === 0) {
+    lines.push("", "No analyses in this period.");
+    return lines.join("\n");
+  }
+  lines.push("", "== What was analysed");
+  for (const a of d.analyses) {
+    lines.push(`${a.ref}. ${a.headline} (${a.lenses.map((l) => l.name).join(", ")})`);
+    lines.push(`    ${a.permalink ?? `channel ${a.channel}, thread ${a.threadTs}`}`);
+  }
+  lines.push("", "== Lenses used", ...d.lenses.map((c) => `* ${c.name}: ${c.count} (${trend(c)})`));
+  lines.push(
+    "",
+    "== Thinking modes",
+    ...d.modes.map((c) => `* ${c.emoji} ${c.name}: ${c.count} (${trend(c)})`),
+  );
+  if (d.recurringActions.length)
+    lines.push(
+      "",
+      "== Proposed in more than one analysis",
+      ...d.recurringActions.map((a) => `* ${a.text} (${refs(a.refs)})`),
+    );
+  if (d.returningActions.length)
+    lines.push(
+      "",
+      "== Proposed before and back again (never done?)",
+      ...d.returningActions.map(
+        (a) => `* ${a.text} (${refs(a.refs)}; proposed ${a.earlier}x in earlier periods)`,
+      ),
+    );
+  const r = d.retro;
+  if (r) {
+    lines.push("", "== Patterns", ...r.patterns.map((p) => `* ${p.text} (${refs(p.analyses)})`));
+    if (r.themes.length)
+      lines.push("", "== Systemic themes", ...r.themes.map((t) => `* ${t.text} (${refs(t.analyses)})`));
+    lines.push(
+      "",
+      "== Questions for the retro",
+      ...r.questions.map((q, i) => `${i + 1}. ${q.text} (${refs(q.analyses)})`),
+    );
+    if (r.source === "offline") lines.push("", `(${OFFLINE_RETRO_LABEL})`);
+  }
+  const lop = d.lensOfPeriod;
+  if (lop) {
+    lines.push(
+      "",
+      `== Lens of the period: ${lop.name}`,
+      `Nobody used it, and it pulls against ${lop.contrastsWith.name}, the most used lens: ${lop.why}`,
+    );
   }
   return lines.join("\n");
 }

@@ -264,6 +264,32 @@ export class RecordStore {
   }
 
   /**
+   * Every (team, channel) with run records, found by scanning the channel indexes (SCAN, on every
+   * master of a cluster). For the CLI's digests; the Slack app never needs it. Team "-" means
+   * records whose team Slack did not say.
+   */
+  async channelsWithRuns(): Promise<{ team: string; channel: string }[]> {
+    const redis = this.#redis as unknown as Redis | Cluster;
+    const nodes =
+      "nodes" in redis && typeof redis.nodes === "function" ? redis.nodes("master") : [redis as Redis];
+    const pattern = this.#k.channelRuns("*", "*");
+    const [head, tail] = pattern.split("*:*") as [string, string];
+    const found = new Map<string, { team: string; channel: string }>();
+    for (const node of nodes) {
+      let cursor = "0";
+      do {
+        const [next, keys] = await node.scan(cursor, "MATCH", pattern, "COUNT", 500);
+        cursor = next;
+        for (const key of keys) {
+          const [team, channel] = key.slice(head.length, key.length - tail.length).split(":");
+          if (team && channel) found.set(key, { team, channel });
+        }
+      } while (cursor !== "0");
+    }
+    return [...found.values()];
+  }
+
+  /**
    * Claims a message slot before posting it, atomically: `claimed` (post it), `posted` (it exists:
    * edit it), `busy` (someone is posting it right now) or `stale` (claimed more than `staleMs` ago,
    * or earlier by this same owner, and no ts recorded: the post may have reached Slack with its
