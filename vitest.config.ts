@@ -21,6 +21,7 @@ export default defineConfig({
             "test/slack/e2e.test.ts",
             "test/slack/durable.test.ts",
             "test/slack/processes.test.ts",
+            "test/slack/digest.test.ts",
           ],
           globalSetup: ["test/support/redis-cluster.ts"],
         },

@@ -2,7 +2,10 @@
  * `npm run demo`: lensbot working with no Slack workspace. Starts loopback fakes of the Slack Web
  * API, the real Bolt app (HTTP receiver, signed requests) and a BullMQ worker on this machine's
  * Redis, then sends `/lens` with the bundled dashboard-latency problem and an @mention inside the
- * bundled incident thread, and prints both threads as text. Uses the offline engine.
+ * bundled incident thread, and prints both threads as text. Then it turns on a weekly retro digest
+ * in #eng-retro fed by both channels (`/lens digest on`, `/lens digest sources`), fires the job its
+ * BullMQ job scheduler queued for the next Monday early, and prints the digest. Uses the offline
+ * engine.
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -93,6 +96,28 @@ try {
   await eventCallback(h.url, mention, "EvDEMO0001");
   await waitForDone(h, incident.channel, thread_ts);
   printThread(h, "@lensbot in an incident thread", incident.channel, thread_ts);
+
+  // 3. A retro digest in #eng-retro, gathering the analyses of both channels.
+  h.slack.addUser({ id: "U0ASKER", name: "asker", real_name: "Ada Asker", tz: "Europe/Paris" });
+  h.slack.addChannel("C0RETRO", "eng-retro");
+  for (const command of [
+    "digest on weekly mon 09:30",
+    `digest sources <#C0LENS|eng> <#${incident.channel}|incidents>`,
+  ]) {
+    const trigger = `demo-${command.split(" ")[1]}`;
+    await slashCommand(h.url, command, { channel_id: "C0RETRO", trigger_id: trigger });
+    const answer = await waitFor(() => h.slack.responses().find((r) => r.id === `cmd-${trigger}`));
+    console.log(`/lens ${command}\n  → ${String(answer.body.text)}`);
+  }
+  const [scheduled] = await h.digestQueue.getDelayed();
+  if (!scheduled) throw new Error("the digest's job scheduler queued no job");
+  await scheduled.promote();
+  const digest = await waitFor(() =>
+    h.slack.messages("C0RETRO").find((m) => messageText(m).includes("Retro digest")),
+  );
+  await waitFor(async () => (await h.digestQueue.getJobState(scheduled.id as string)) === "completed");
+  printThread(h, "Retro digest in #eng-retro (its scheduled job fired early)", "C0RETRO", digest.ts);
+
   console.log(
     "\nThis ran the real Bolt app, BullMQ worker and Redis against a loopback fake of Slack's Web API, with the offline engine (set ANTHROPIC_API_KEY and use `npm start` in a real workspace for model-written analyses).",
   );

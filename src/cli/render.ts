@@ -4,7 +4,7 @@
 import type { Catalogue } from "../catalogue/catalogue.js";
 import type { Gaps, JourneyStep } from "../catalogue/graph.js";
 import type { Lens, Mode } from "../catalogue/schema.js";
-import { type Digest, periodLabel, trend } from "../digest/build.js";
+import { type Digest, periodLabel, trend, usedIn } from "../digest/build.js";
 import {
   type LensAnalysis,
   type ModeSuggestion,
@@ -259,7 +259,7 @@ export function renderDigest(d: Digest): string {
     lines.push(
       "",
       `== Lens of the period: ${lop.name}`,
-      `Nobody used it, and it pulls against ${lop.contrastsWith.name}, the most used lens: ${lop.why}`,
+      `Nobody used it, and it pulls against ${lop.contrastsWith.name} (${usedIn(lop.contrastsWith.count, d.analyses.length)}): ${lop.why}`,
     );
   }
   return lines.join("\n");

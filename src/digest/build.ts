@@ -52,7 +52,13 @@ export interface Digest {
   /** Proposed in an earlier period and proposed again in this one: a sign it was never done. */
   returningActions: RecurringAction[];
   /** A lens nobody used this period that contrasts with the most used one. */
-  lensOfPeriod?: { id: string; name: string; contrastsWith: { id: string; name: string }; why: string };
+  lensOfPeriod?: {
+    id: string;
+    name: string;
+    /** The most used lens of the period, and in how many analyses. */
+    contrastsWith: { id: string; name: string; count: number };
+    why: string;
+  };
   retro?: RetroSynthesis;
 }
 
@@ -127,10 +133,7 @@ function lensIdsOf(r: AnalysisRecord): string[] {
 
 function describe(r: AnalysisRecord, ref: string): DigestAnalysis {
   const s = r.synthesis;
-  const headline =
-    s?.source === "model"
-      ? s.reframe
-      : (sentences(r.problem?.text ?? r.job.question)[0] ?? r.job.question ?? "").slice(0, 200);
+  const headline = s?.source === "model" ? s.reframe : plainHeadline(r);
   const names = new Map((r.suggestion?.lenses ?? []).map((l) => [l.id, l.name]));
   return {
     ref,
@@ -143,6 +146,20 @@ function describe(r: AnalysisRecord, ref: string): DigestAnalysis {
     actions:
       s?.source === "model" ? [...s.actions.immediate, ...s.actions.short_term, ...s.actions.long_term] : [],
   };
+}
+
+/**
+ * A headline for a run without a model reframe: the first sentence of the thread's opening
+ * message when the run read a thread (the question asked in it is often just "why?"), else of
+ * the problem as typed. At most 200 characters.
+ */
+function plainHeadline(r: AnalysisRecord): string {
+  const opener = r.problem?.context
+    ?.split("\n")
+    .find((line) => line.trim() && !line.startsWith("["))
+    ?.replace(/^[^:]{1,80}?(?: \[bot alert\])?:\s*/, "");
+  const text = opener || r.problem?.text || r.job.question || "";
+  return (sentences(text)[0] ?? text).slice(0, 200);
 }
 
 /** Counts per id (at most once per analysis), most frequent first, with the previous period's count. */
@@ -204,7 +221,7 @@ function lensOfThePeriod(
     lensOfPeriod: {
       id: pick.lens.id,
       name: pick.lens.name,
-      contrastsWith: { id: top.id, name: top.name },
+      contrastsWith: { id: top.id, name: top.name, count: top.count },
       why: pick.tension,
     },
   };
@@ -247,4 +264,9 @@ export function trend(c: Pick<Count, "count" | "previous">): string {
   if (c.previous === 0) return "new";
   if (c.count === c.previous) return "same as before";
   return `${c.count > c.previous ? "↑" : "↓"} from ${c.previous}`;
+}
+
+/** "used in 3 of 12 analyses", "used in the only analysis". */
+export function usedIn(count: number, of: number): string {
+  return of === 1 ? "used in the only analysis" : `used in ${count} of ${of} analyses`;
 }

@@ -125,20 +125,30 @@ function lensUse(req: RetroRequest): [string, string[]][] {
 
 /**
  * The offline retro: nothing written here, only what the catalogue says about what recurred.
- * - patterns: the lenses that came back most (at most 4), each with its catalogue summary;
+ * - patterns: the lenses used in more than one analysis (at most 4), each with its catalogue
+ *   summary, or a plain statement that none came back;
  * - themes: thematic frames shared by lenses of at least two analyses;
  * - questions: 3-5 catalogue questions, the first question of each most-used lens, then their
  *   next questions, each citing the analyses that used the lens.
  */
 export function offlineRetro(req: RetroRequest, catalogue: Catalogue): RetroSynthesis {
   const used = lensUse(req).filter(([id]) => catalogue.has(id));
-  const patterns = used.slice(0, 4).map(([id, refs]) => {
-    const lens = catalogue.require(id);
-    return {
-      text: `${lens.name} (${refs.length} of ${req.analyses.length}): ${lens.summary}`,
-      analyses: refs,
-    };
-  });
+  const recurring = used.filter(([, refs]) => refs.length > 1);
+  const patterns =
+    recurring.length > 0
+      ? recurring.slice(0, 4).map(([id, refs]) => {
+          const lens = catalogue.require(id);
+          return {
+            text: `${lens.name} (${refs.length} of ${req.analyses.length}): ${lens.summary}`,
+            analyses: refs,
+          };
+        })
+      : [
+          {
+            text: "No lens came back: each analysis of this period was seen through lenses of its own.",
+            analyses: req.analyses.map((a) => a.ref),
+          },
+        ];
   const frames = new Map<string, Set<string>>();
   for (const [id, refs] of used)
     for (const f of catalogue.require(id).frames) frames.set(f, new Set([...(frames.get(f) ?? []), ...refs]));

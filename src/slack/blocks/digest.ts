@@ -18,6 +18,7 @@ import {
   periodLabel,
   type RecurringAction,
   trend,
+  usedIn,
 } from "../../digest/build.js";
 import { OFFLINE_RETRO_LABEL } from "../../pipeline/schemas.js";
 import { truncate } from "../mrkdwn.js";
@@ -207,7 +208,7 @@ export function digestMessages(digest: Digest, id: string): { main: SlackMessage
     blocks.push(
       ...sections(
         truncate(
-          `🔭 *Lens of the period: ${oneLine(lop.name)}*\nNobody used it, and it pulls against ${oneLine(lop.contrastsWith.name)}, the most used lens: ${oneLine(lop.why)}\nTry it: \`/lens show ${lop.id}\``,
+          `🔭 *Lens of the period: ${oneLine(lop.name)}*\nNobody used it, and it pulls against ${oneLine(lop.contrastsWith.name)} (${usedIn(lop.contrastsWith.count, n)}): ${oneLine(lop.why)}`,
           BUDGET.lens,
         ),
       ),
