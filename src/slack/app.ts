@@ -22,6 +22,7 @@ import { digestCommand, isDigestCommand, registerDigestActions } from "./listene
 import { ThreadPublisher } from "./publisher.js";
 import { withRateLimit } from "./rate-limit.js";
 import { decodeMrkdwn } from "./thread.js";
+import { withTimeout } from "./timeout.js";
 
 export interface SlackAppOptions {
   botToken: string;
@@ -70,14 +71,6 @@ const TRIGGER_TTL_MS = 24 * 3600_000;
 function startFailureMessage(err: unknown, ref: string): string {
   if (err instanceof SlackError) return `${err.message} (reference ${ref})`;
   return `Sorry, I could not start that analysis: my queue is not reachable right now. Please try again in a minute (reference ${ref}).`;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Where an interaction happened, as Slack reports it; undefined parts are unknown. */
@@ -276,6 +269,7 @@ export function createSlackApp(options: SlackAppOptions): App {
     records: store,
     logger,
     now,
+    redisTimeoutMs: enqueueTimeout,
   };
   registerDigestActions(app, digestDeps);
 

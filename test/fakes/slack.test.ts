@@ -266,6 +266,53 @@ describe("FakeSlack", () => {
     expect((missing as unknown as WebAPIPlatformError).data.error).toBe("message_not_found");
   });
 
+  it("refuses messages over Slack's size limits, as Slack does, storing nothing", async () => {
+    const c = client();
+    const section = (text: string) => ({ type: "section", text: { type: "mrkdwn", text } });
+    const code = async (args: Record<string, unknown>) =>
+      (
+        (await rejection(
+          c.chat.postMessage({ channel: "C1", text: "t", ...args }),
+        )) as unknown as WebAPIPlatformError
+      ).data.error;
+    expect(await code({ blocks: Array.from({ length: 51 }, () => section("x")) })).toBe("invalid_blocks");
+    expect(await code({ blocks: [section("x".repeat(3001))] })).toBe("invalid_blocks");
+    expect(
+      await code({ blocks: [{ type: "header", text: { type: "plain_text", text: "h".repeat(151) } }] }),
+    ).toBe("invalid_blocks");
+    expect(await code({ blocks: Array.from({ length: 5 }, () => section("y".repeat(2500))) })).toBe(
+      "msg_blocks_too_long",
+    );
+    expect(await code({ text: "z".repeat(40_001) })).toBe("msg_too_long");
+    expect(fake.messages("C1")).toEqual([]);
+    await c.chat.postMessage({
+      channel: "C1",
+      text: "t",
+      blocks: Array.from({ length: 50 }, () => section("ok")),
+    });
+    expect(fake.messages("C1")).toHaveLength(1);
+  });
+
+  it("answers conversations.info for public channels, and for private ones only to members", async () => {
+    fake.addChannel("C0PUB", "public-room", { botMember: false });
+    fake.addChannel("C0PRIV", "private-room", { botMember: false, isPrivate: true });
+    fake.addChannel("C0MINE", "private-mine", { botMember: true, isPrivate: true });
+    const c = client();
+    expect((await c.conversations.info({ channel: "C0PUB" })).channel).toMatchObject({
+      name: "public-room",
+      is_private: false,
+      is_member: false,
+    });
+    expect((await c.conversations.info({ channel: "C0MINE" })).channel).toMatchObject({
+      is_private: true,
+      is_member: true,
+    });
+    for (const channel of ["C0PRIV", "C0NONE"]) {
+      const err = (await rejection(c.conversations.info({ channel }))) as unknown as WebAPIPlatformError;
+      expect(err.data.error).toBe("channel_not_found");
+    }
+  });
+
   it("answers unknown_method for methods it does not implement", async () => {
     const err = await rejection(client().apiCall("bogus.method", { x: 1 }));
     expect((err as unknown as WebAPIPlatformError).data.error).toBe("unknown_method");

@@ -60,3 +60,21 @@ it("acks at once and then tells the user the queue is unreachable, with a refere
   expect(String(notice.body.text)).toMatch(/queue is not reachable right now.*reference \w{8}/);
   expect(slack.calls("chat.postMessage")).toHaveLength(0); // no orphan root message without a job
 });
+
+it("/lens digest: tells the person their change was not made, and what to do", async () => {
+  slack.addUser({ id: "U0ASKER", name: "asker", real_name: "Ada Asker", tz: "Europe/Paris" });
+  const ack = await slashCommand(url, "digest on weekly mon 09:30", {
+    trigger_id: "down-digest",
+    response_url: slack.responseUrl("down-digest"),
+  });
+  expect(ack.status).toBe(200);
+  const notice = await waitFor(
+    () => slack.responses().find((r) => r.id === "down-digest"),
+    5_000,
+    "the notice",
+  );
+  expect(String(notice.body.text)).toBe(
+    "Sorry, I could not change the digest just now (my storage did not answer). Nothing was changed; please try again in a minute.",
+  );
+  expect(slack.calls("chat.postMessage")).toHaveLength(0);
+});

@@ -19,6 +19,7 @@ import type { DigestStore, PostedDigest } from "../../store/digests.js";
 import type { RecordStore } from "../../store/records.js";
 import { DIGEST_ACTIONS, discussionMessage } from "../blocks/digest.js";
 import { withRateLimit } from "../rate-limit.js";
+import { withTimeout } from "../timeout.js";
 
 export interface DigestListenerDeps {
   /** The digest queue (its job schedulers live there). */
@@ -32,10 +33,15 @@ export interface DigestListenerDeps {
     error(o: object, msg?: string): void;
   };
   now: () => number;
+  /** How long one Redis step may take before the person is told storage is away (ms). */
+  redisTimeoutMs: number;
 }
 
 /** Whether `/lens <text>` is a digest command (the rest of /lens is a problem to analyse). */
 export const isDigestCommand = (text: string) => /^\s*digest(\s|$)/i.test(text);
+
+const STORAGE_AWAY =
+  "Sorry, my storage did not answer just now, so nothing was recorded. Please try again in a minute.";
 
 /** Something the person did wrong or cannot do: told to them alone, and nothing changed. */
 class Refusal extends Error {}
@@ -109,7 +115,8 @@ async function run(
   const team = command.team_id;
   const channel = command.channel_id;
   const user = command.user_id;
-  const current = await deps.digests.get(team, channel);
+  const redis = <T>(p: Promise<T>) => withTimeout(p, deps.redisTimeoutMs, "Redis");
+  const current = await redis(deps.digests.get(team, channel));
   const needsOn = () => {
     if (!current)
       throw new Refusal(
@@ -189,13 +196,15 @@ async function run(
     case "now": {
       const on = needsOn();
       const period = lastPeriod(on, deps.now());
-      await enqueueDigestNow(deps.queue, dedupeKey("digest", command.trigger_id), {
-        team,
-        channel,
-        period,
-        requestedBy: user,
-        responseUrl: command.response_url,
-      });
+      await redis(
+        enqueueDigestNow(deps.queue, dedupeKey("digest", command.trigger_id), {
+          team,
+          channel,
+          period,
+          requestedBy: user,
+          responseUrl: command.response_url,
+        }),
+      );
       return `Posting the digest of ${periodLabel({ period, tz: on.tz })} here in a moment.`;
     }
   }
@@ -249,13 +258,14 @@ async function change(
   next: DigestConfig | undefined,
   notice: string,
 ): Promise<void> {
+  const redis = <T>(p: Promise<T>) => withTimeout(p, deps.redisTimeoutMs, "Redis");
   const apply = async (config: DigestConfig | undefined, team: string, channel: string) => {
     if (config) {
-      await deps.digests.save(config);
-      await scheduleDigest(deps.queue, config);
+      await redis(deps.digests.save(config));
+      await redis(scheduleDigest(deps.queue, config));
     } else {
-      await unscheduleDigest(deps.queue, team, channel);
-      await deps.digests.remove(team, channel);
+      await redis(unscheduleDigest(deps.queue, team, channel));
+      await redis(deps.digests.remove(team, channel));
     }
   };
   const where = (next ?? previous) as DigestConfig;
@@ -293,7 +303,16 @@ export function registerDigestActions(app: App, deps: DigestListenerDeps): void 
     id: string,
     respond: RespondFn,
   ): Promise<PostedDigest | undefined> => {
-    const posted = await deps.digests.getPosted(id).catch(() => undefined);
+    const say = (text: string) =>
+      respond({ response_type: "ephemeral", replace_original: false, text }).catch(() => {});
+    let posted: PostedDigest | undefined;
+    try {
+      posted = await withTimeout(deps.digests.getPosted(id), deps.redisTimeoutMs, "Redis");
+    } catch (err) {
+      deps.logger.error({ err, digestId: id }, "could not read a posted digest");
+      await say(STORAGE_AWAY);
+      return undefined;
+    }
     const messageTs = (body.message as { ts?: string } | undefined)?.ts;
     if (
       posted &&
@@ -307,13 +326,11 @@ export function registerDigestActions(app: App, deps: DigestListenerDeps): void 
       { digestId: id, team: body.team?.id, channel: body.channel?.id, user: body.user?.id },
       "refused a digest action",
     );
-    await respond({
-      response_type: "ephemeral",
-      replace_original: false,
-      text: posted
+    await say(
+      posted
         ? "That button belongs to another digest, so I did nothing."
         : "That digest has expired or does not exist, so I did nothing.",
-    }).catch(() => {});
+    );
     return undefined;
   };
 
@@ -324,7 +341,15 @@ export function registerDigestActions(app: App, deps: DigestListenerDeps): void 
       const posted = await authorised(body, action.value ?? "", respond);
       if (!posted) return;
       const vote = action.action_id === DIGEST_ACTIONS.up ? "up" : "down";
-      await deps.digests.vote(posted.id, body.user.id, vote);
+      try {
+        await withTimeout(deps.digests.vote(posted.id, body.user.id, vote), deps.redisTimeoutMs, "Redis");
+      } catch (err) {
+        deps.logger.error({ err, digestId: posted.id }, "could not record a digest vote");
+        await respond({ response_type: "ephemeral", replace_original: false, text: STORAGE_AWAY }).catch(
+          () => {},
+        );
+        return;
+      }
       await respond({
         response_type: "ephemeral",
         replace_original: false,
@@ -342,9 +367,17 @@ export function registerDigestActions(app: App, deps: DigestListenerDeps): void 
       await ack();
       const posted = await authorised(body, action.value ?? "", respond);
       if (!posted) return;
-      const first = await deps.records
-        .claimTrigger(`discuss:${posted.id}`, 90 * 86_400_000)
-        .catch(() => false);
+      const first = await withTimeout(
+        deps.records.claimTrigger(`discuss:${posted.id}`, 90 * 86_400_000),
+        deps.redisTimeoutMs,
+        "Redis",
+      ).catch(() => undefined);
+      if (first === undefined) {
+        await respond({ response_type: "ephemeral", replace_original: false, text: STORAGE_AWAY }).catch(
+          () => {},
+        );
+        return;
+      }
       if (!first) {
         await respond({
           response_type: "ephemeral",
