@@ -115,12 +115,24 @@ export function questionsByFit(lens: Lens, text: string): string[] {
     .map((x) => x.q);
 }
 
-/** Refs of the analyses that used each lens, most used first (ties: catalogue order of first use). */
+/**
+ * Refs of the analyses that used each lens: most used first; among equals, the lenses each run
+ * ranked higher first (so every analysis gets its best lens in before any gets its second).
+ */
 function lensUse(req: RetroRequest): [string, string[]][] {
-  const use = new Map<string, string[]>();
-  for (const a of req.analyses)
-    for (const id of new Set(a.lenses)) use.set(id, [...(use.get(id) ?? []), a.ref]);
-  return [...use].sort((a, b) => b[1].length - a[1].length);
+  const use = new Map<string, { refs: string[]; rank: number; order: number }>();
+  req.analyses.forEach((a, order) =>
+    [...new Set(a.lenses)].forEach((id, rank) => {
+      const u = use.get(id);
+      if (u) {
+        u.refs.push(a.ref);
+        u.rank = Math.min(u.rank, rank);
+      } else use.set(id, { refs: [a.ref], rank, order });
+    }),
+  );
+  return [...use]
+    .sort(([, a], [, b]) => b.refs.length - a.refs.length || a.rank - b.rank || a.order - b.order)
+    .map(([id, u]) => [id, u.refs]);
 }
 
 /**
