@@ -4,6 +4,7 @@
  * (the Slack benchmarks run the real queue and worker).
  */
 import { benchCatalogue } from "./catalogue.js";
+import { benchDigest } from "./digest.js";
 import { benchSlack } from "./slack.js";
 import { benchThroughput } from "./throughput.js";
 import { benchTokens } from "./tokens.js";
@@ -17,15 +18,18 @@ const GOALS: Record<string, [number] | [number, "min"]> = {
   "overhead per analysis ms": [300],
   // What four processes did before workers ran many jobs at once (issue 7).
   "analyses per min, 1 process (300 ms model)": [650, "min"],
+  // A digest is posted in well under a human's patience, even for a busy week.
+  "digest job (records, 60 permalinks, retro, post), median ms": [2000],
 };
 
-/** `npm run bench -- throughput` runs one suite: catalogue, tokens, slack or throughput. */
+/** `npm run bench -- throughput` runs one suite: catalogue, tokens, slack, throughput or digest. */
 const only = process.argv[2];
 const suites: Record<string, () => Promise<Record<string, number>>> = {
   catalogue: benchCatalogue,
   tokens: benchTokens,
   slack: benchSlack,
   throughput: benchThroughput,
+  digest: benchDigest,
 };
 const results: Record<string, number> = {};
 for (const [name, suite] of Object.entries(suites)) {
