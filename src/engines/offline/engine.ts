@@ -121,15 +121,15 @@ export function questionsByFit(lens: Lens, text: string): string[] {
  */
 function lensUse(req: RetroRequest): [string, string[]][] {
   const use = new Map<string, { refs: string[]; rank: number; order: number }>();
-  req.analyses.forEach((a, order) =>
-    [...new Set(a.lenses)].forEach((id, rank) => {
+  for (const [order, a] of req.analyses.entries()) {
+    for (const [rank, id] of [...new Set(a.lenses)].entries()) {
       const u = use.get(id);
       if (u) {
         u.refs.push(a.ref);
         u.rank = Math.min(u.rank, rank);
       } else use.set(id, { refs: [a.ref], rank, order });
-    }),
-  );
+    }
+  }
   return [...use]
     .sort(([, a], [, b]) => b.refs.length - a.refs.length || a.rank - b.rank || a.order - b.order)
     .map(([id, u]) => [id, u.refs]);
