@@ -16,22 +16,12 @@ import { enqueueDigestNow } from "../src/queue/digest.js";
 import { digestMessages } from "../src/slack/blocks/digest.js";
 import { RecordStore } from "../src/store/records.js";
 import { opened, startHarness, waitFor } from "../test/support/harness.js";
-import { seedRun } from "../test/support/records.js";
+import { seedBusyPeriod } from "../test/support/records.js";
 
 const BUILD_RUNS = 20;
 const DIGEST_RUNS = 10;
 const CHANNEL = "C0RETRO";
 const DAY = 86_400_000;
-const LENSES = [
-  "theory-of-constraints",
-  "five-whys",
-  "swiss-cheese-model",
-  "goodharts-law",
-  "feedback-loops",
-  "second-order-thinking",
-  "circuit-breaker",
-  "blast-radius",
-];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
@@ -42,21 +32,7 @@ export async function benchDigest(): Promise<Record<string, number>> {
     const store = new RecordStore(h.redis, { prefix: h.recordPrefix, ttlSeconds: 40 * 86_400 });
     const end = Date.now();
     const start = end - 7 * DAY;
-    const seedPeriod = async (from: number, to: number) => {
-      for (let i = 0; i < 60; i++) {
-        await seedRun(store, {
-          channel: CHANNEL,
-          at: from + Math.floor(((to - from) * i) / 60),
-          lenses: [0, 1, 3].map((k) => LENSES[(i + k) % LENSES.length] as string),
-          reframe: `Problem ${i}: the checkout service times out under load while retries pile up behind one slow dependency.`,
-          actions: [
-            `Cap retries per request with jitter (${i % 4})`,
-            "Add a circuit breaker to the payment client",
-          ],
-          threadTs: h.slack.seedThread(CHANNEL, [{ user: "U0ASKER", text: `problem ${i}` }]).thread_ts,
-        });
-      }
-    };
+    const seedPeriod = (from: number, to: number) => seedBusyPeriod(store, h.slack, CHANNEL, { from, to });
     await seedPeriod(start, end);
     await seedPeriod(start - 7 * DAY, start);
     await seedPeriod(start - 35 * DAY, start - 7 * DAY);

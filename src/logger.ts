@@ -29,3 +29,13 @@ export function createLogger(level: string) {
 }
 
 export type Logger = ReturnType<typeof createLogger>;
+
+/**
+ * What components log through: the pino logger in production, a recorder in tests. An object of
+ * fields first (ids, never tokens or thread text), then the message.
+ */
+export interface LogSink {
+  info(o: object, msg?: string): void;
+  warn(o: object, msg?: string): void;
+  error(o: object, msg?: string): void;
+}

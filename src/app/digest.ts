@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { WebClient } from "@slack/web-api";
 import type { Catalogue } from "../catalogue/catalogue.js";
 import type { Library } from "../catalogue/graph.js";
-import { buildDigest, type Digest, retroRequest } from "../digest/build.js";
+import { buildDigest, type Digest, type DigestScope, retroRequest } from "../digest/build.js";
 import { offlineRetro } from "../engines/offline/engine.js";
 import type { Engine } from "../pipeline/ports.js";
 import { digestMessages } from "../slack/blocks/digest.js";
@@ -10,17 +10,6 @@ import { ThreadPublisher } from "../slack/publisher.js";
 import { withRateLimit } from "../slack/rate-limit.js";
 import type { DigestStore } from "../store/digests.js";
 import type { AnalysisRecord, RecordStore } from "../store/records.js";
-
-/** What a digest reports on: the channel it is for, where its analyses come from, and when. */
-export interface DigestScope {
-  team: string;
-  channel: string;
-  sources: string[];
-  /** Analyses created in [start, end), ms since the epoch. */
-  period: { start: number; end: number };
-  tz: string;
-  late?: boolean;
-}
 
 /** How many periods back "earlier" reaches, for actions that came back. */
 const EARLIER_PERIODS = 4;

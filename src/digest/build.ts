@@ -62,6 +62,19 @@ export interface Digest {
   retro?: RetroSynthesis;
 }
 
+/** What a digest reports on: the channel it is for, where its analyses come from, and when. */
+export interface DigestScope {
+  team: string;
+  channel: string;
+  sources: string[];
+  /** Analyses created in [start, end), ms since the epoch. */
+  period: { start: number; end: number };
+  /** IANA time zone the period is shown in. */
+  tz: string;
+  /** Posted well after its fire time. */
+  late?: boolean;
+}
+
 /** Action wordings count as the same action when their word stems overlap this much (Jaccard). */
 const SAME_ACTION = 0.5;
 
@@ -72,13 +85,7 @@ const SAME_ACTION = 0.5;
  * Pure: no I/O (permalinks and the engine's retro are added by the caller).
  */
 export function buildDigest(
-  input: {
-    team: string;
-    channel: string;
-    sources: string[];
-    period: { start: number; end: number };
-    tz: string;
-    late?: boolean;
+  input: DigestScope & {
     current: AnalysisRecord[];
     previous: AnalysisRecord[];
     earlier: AnalysisRecord[];

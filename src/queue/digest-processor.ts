@@ -5,6 +5,7 @@ import { collectDigest, digestId, permalinkFor, postDigest } from "../app/digest
 import type { Library } from "../catalogue/graph.js";
 import { isOffWeek, periodEndingAt } from "../digest/config.js";
 import { asLensbotError } from "../errors.js";
+import type { LogSink } from "../logger.js";
 import type { Engine } from "../pipeline/ports.js";
 import { respondEphemeral } from "../slack/publisher.js";
 import type { DigestStore } from "../store/digests.js";
@@ -17,11 +18,7 @@ export interface DigestProcessorDeps {
   digests: DigestStore;
   library: Library;
   engine: Engine;
-  logger: {
-    info(o: object, msg?: string): void;
-    warn(o: object, msg?: string): void;
-    error(o: object, msg?: string): void;
-  };
+  logger: LogSink;
   now?: () => number;
   /** A scheduled digest that starts this long after its fire time (ms) is marked late. Default 10 min. */
   lateAfterMs?: number;

@@ -12,6 +12,7 @@ import type { WebClient } from "@slack/web-api";
 import type { Queue } from "bullmq";
 import type { Catalogue } from "../catalogue/catalogue.js";
 import { SlackError } from "../errors.js";
+import type { LogSink } from "../logger.js";
 import { truncateMiddle } from "../pipeline/input.js";
 import { type AnalysisJob, dedupeKey, type Trigger } from "../queue/jobs.js";
 import { enqueueAnalysis } from "../queue/queue.js";
@@ -37,11 +38,7 @@ export interface SlackAppOptions {
   queue: Queue;
   store: RecordStore;
   catalogue: Catalogue;
-  logger: {
-    info(o: object, msg?: string): void;
-    warn(o: object, msg?: string): void;
-    error(o: object, msg?: string): void;
-  };
+  logger: LogSink;
   /** Retro digests: their queue (job schedulers) and configs. */
   digest: { queue: Queue; store: DigestStore };
   /** The longest problem text kept (characters); longer ones are cut in the middle, with a note. */

@@ -24,7 +24,7 @@ import {
   startHarness,
   waitFor,
 } from "../support/harness.js";
-import { seedRun } from "../support/records.js";
+import { seedBusyPeriod, seedRun } from "../support/records.js";
 
 const RETRO = "C0RETRO";
 const USER = "U0ASKER";
@@ -365,27 +365,7 @@ describe("digest jobs", () => {
     const job = await nextScheduledJob();
     const end = job.opts.prevMillis as number;
     const store = longStore();
-    const lenses = [
-      "theory-of-constraints",
-      "five-whys",
-      "swiss-cheese-model",
-      "goodharts-law",
-      "feedback-loops",
-      "second-order-thinking",
-    ];
-    for (let i = 0; i < 60; i++) {
-      await seedRun(store, {
-        channel: RETRO,
-        at: end - (i + 1) * 60_000,
-        lenses: [lenses[i % 6] as string, lenses[(i + 1) % 6] as string, lenses[(i + 3) % 6] as string],
-        reframe: `Problem ${i}: ${"the checkout service keeps timing out under load while the retry storm grows ".repeat(6)}`,
-        actions: [
-          `Cap retries at ${i % 5} per request with jitter and a budget`,
-          `Write runbook ${i} ${"with every step ".repeat(20)}`,
-        ],
-        threadTs: h.slack.seedThread(RETRO, [{ user: USER, text: `problem ${i}` }]).thread_ts,
-      });
-    }
+    await seedBusyPeriod(store, h.slack, RETRO, { from: end - 60 * 60_000, to: end, wordy: true });
     await job.promote();
     await jobDone(job);
     const id = digestId("T0TEST", RETRO, end);

@@ -4,6 +4,7 @@
  * synthesis, status done.
  */
 import type { RecordStore } from "../../src/store/records.js";
+import type { FakeSlack } from "../fakes/slack.js";
 import { catalogue } from "./harness.js";
 
 export interface SeededRun {
@@ -87,4 +88,50 @@ export async function seedRun(
   );
   await store.setStatus(runId, run.status ?? "done");
   return { runId, channel: run.channel, threadTs, createdAt: run.at };
+}
+
+/** Lenses a busy period's analyses rotate through (three per analysis). */
+const BUSY_LENSES = [
+  "theory-of-constraints",
+  "five-whys",
+  "swiss-cheese-model",
+  "goodharts-law",
+  "feedback-loops",
+  "second-order-thinking",
+  "circuit-breaker",
+  "blast-radius",
+];
+
+/**
+ * Seeds `count` finished analyses spread evenly over [from, to) in `channel`, each with a thread
+ * in the fake Slack (so permalinks resolve), three rotating lenses, and two actions: one shared by
+ * every analysis and one of `wordy` length (long text tests Slack's limits).
+ */
+export async function seedBusyPeriod(
+  store: RecordStore,
+  slack: FakeSlack,
+  channel: string,
+  { from, to, count = 60, wordy = false }: { from: number; to: number; count?: number; wordy?: boolean },
+): Promise<SeededRun[]> {
+  const runs: SeededRun[] = [];
+  for (let i = 0; i < count; i++) {
+    const story =
+      "the checkout service times out under load while retries pile up behind one slow dependency ";
+    runs.push(
+      await seedRun(store, {
+        channel,
+        at: from + Math.floor(((to - from) * i) / count),
+        lenses: [0, 1, 3].map((k) => BUSY_LENSES[(i + k) % BUSY_LENSES.length] as string),
+        reframe: `Problem ${i}: ${wordy ? story.repeat(6) : story}`.trim(),
+        actions: [
+          "Add a circuit breaker to the payment client",
+          wordy
+            ? `Write runbook ${i} ${"with every step ".repeat(20)}`
+            : `Cap retries per request with jitter (${i % 4})`,
+        ],
+        threadTs: slack.seedThread(channel, [{ user: "U0ASKER", text: `problem ${i}` }]).thread_ts,
+      }),
+    );
+  }
+  return runs;
 }

@@ -13,6 +13,7 @@ import {
   nextFire,
   parseDigestCommand,
 } from "../../digest/config.js";
+import type { LogSink } from "../../logger.js";
 import { enqueueDigestNow, scheduleDigest, unscheduleDigest } from "../../queue/digest.js";
 import { dedupeKey } from "../../queue/jobs.js";
 import type { DigestStore, PostedDigest } from "../../store/digests.js";
@@ -27,11 +28,7 @@ export interface DigestListenerDeps {
   digests: DigestStore;
   /** For remembering clicks (a discussion is opened once). */
   records: RecordStore;
-  logger: {
-    info(o: object, msg?: string): void;
-    warn(o: object, msg?: string): void;
-    error(o: object, msg?: string): void;
-  };
+  logger: LogSink;
   now: () => number;
   /** How long one Redis step may take before the person is told storage is away (ms). */
   redisTimeoutMs: number;
