@@ -55,6 +55,12 @@ export function createDigestProcessor(deps: DigestProcessorDeps) {
       const config = await deps.digests.get(team, channel);
       if (!config) {
         deps.logger.info(log, "digest is off; nothing posted");
+        if (responseUrl) {
+          await respondEphemeral(
+            responseUrl,
+            "The digest was turned off before I could post it, so I did not.",
+          ).catch(() => {});
+        }
         return { skipped: "off" };
       }
       let period = asked;

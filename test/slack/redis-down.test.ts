@@ -74,7 +74,7 @@ it("/lens digest: tells the person their change was not made, and what to do", a
     "the notice",
   );
   expect(String(notice.body.text)).toBe(
-    "Sorry, I could not change the digest just now (my storage did not answer). Nothing was changed; please try again in a minute.",
+    "Sorry, I could not do that just now, so nothing was changed. Please try again in a minute (reference n-digest).",
   );
   expect(slack.calls("chat.postMessage")).toHaveLength(0);
 });

@@ -48,9 +48,9 @@ const channelList = (ids: readonly string[]) => ids.map((id) => `<#${id}>`).join
 /**
  * `/lens digest …` in a channel: configure that channel's retro digest. Acknowledges at once;
  * every outcome is answered to the person (ephemeral, through the response URL), and every
- * change is also posted in the channel, naming who made it, so everyone there sees it. A change
- * is stored and scheduled only once the channel post went through (which also proves lensbot
- * can post there); nonsense gets what was expected, and nothing is stored.
+ * change is also posted in the channel, naming who made it, so everyone there sees it; when that
+ * post fails (lensbot is not in the channel), the change is undone. Nonsense gets what was
+ * expected, and nothing is stored.
  *
  * Who may configure: Slack only delivers a slash command from a channel's composer, so the
  * person can post in that channel (in a posting-restricted channel, only those allowed can).
@@ -96,9 +96,13 @@ export async function digestCommand(
       await tell(err.message);
       return;
     }
-    deps.logger.error({ err, team: command.team_id, channel: command.channel_id }, "digest command failed");
+    const ref = command.trigger_id.slice(-8);
+    deps.logger.error(
+      { err, team: command.team_id, channel: command.channel_id, ref },
+      "digest command failed",
+    );
     await tell(
-      "Sorry, I could not change the digest just now (my storage did not answer). Nothing was changed; please try again in a minute.",
+      `Sorry, I could not do that just now, so nothing was changed. Please try again in a minute (reference ${ref}).`,
     );
   }
 }
@@ -127,7 +131,7 @@ async function run(
       if (!current) return `No digest is on in this channel.\n${DIGEST_USAGE}`;
       return [
         `This channel gets a retro digest ${describeSchedule(current)}, from ${channelList(current.sources)}${current.quiet ? ", skipping empty periods" : ""}.`,
-        `Next: ${when(nextFire(current, deps.now()), current.tz)}. Turned on by <@${current.configuredBy}>.`,
+        `Next: ${when(nextFire(current, deps.now()), current.tz)}. Last changed by <@${current.configuredBy}>.`,
       ].join("\n");
     }
     case "on": {
