@@ -110,6 +110,7 @@ export async function start(
   const slack = requireSlack(config);
   const opened = openCatalogue(config.lensesDir);
   const { catalogue, index } = opened;
+  const library = withGraph(opened);
   const redis = connectRedis(config.redisUrl, "commands", config.redisTimeoutMs);
   redis.on("error", (err) => logger.warn({ err: err.message }, "Redis connection error"));
   await ready(redis, 5_000);
@@ -158,7 +159,7 @@ export async function start(
     // Retro digests: their job schedulers fire on this queue, wherever workers run.
     const digestWorker = createDigestWorker(
       workerRedis,
-      createDigestProcessor({ client, records: store, digests, library: withGraph(opened), engine, logger }),
+      createDigestProcessor({ client, records: store, digests, library, engine, logger }),
       { prefix },
     );
     digestWorker.on("error", (err) => logger.error({ err }, "digest worker error"));
@@ -189,6 +190,7 @@ export async function start(
       queue,
       store,
       digest: { queue: digestQueue, store: digests },
+      library,
       catalogue,
       logger,
       maxProblemChars: config.maxProblemChars,

@@ -83,7 +83,7 @@ it("starts app and worker, verifies signatures, never logs the token, and exits 
     { secret: "main-test-secret" },
   );
   expect(signed.status).toBe(200);
-  expect(signed.text).toContain("Tell me what your team is stuck on");
+  expect(signed.text).toContain("How to use lensbot");
 
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
   child.kill("SIGTERM");

@@ -11,6 +11,7 @@ import {
 import type { WebClient } from "@slack/web-api";
 import type { Queue } from "bullmq";
 import type { Catalogue } from "../catalogue/catalogue.js";
+import type { Library } from "../catalogue/graph.js";
 import { SlackError } from "../errors.js";
 import type { LogSink } from "../logger.js";
 import { truncateMiddle } from "../pipeline/input.js";
@@ -20,6 +21,7 @@ import type { DigestStore } from "../store/digests.js";
 import type { AnalysisRecord, RecordStore } from "../store/records.js";
 import { type LensButtonValue, rootMessage } from "./blocks/cards.js";
 import { digestCommand, isDigestCommand, registerDigestActions } from "./listeners/digest.js";
+import { answerLibraryCommand, parseLibraryCommand, registerLibraryActions } from "./listeners/library.js";
 import { ThreadPublisher } from "./publisher.js";
 import { withRateLimit } from "./rate-limit.js";
 import { decodeMrkdwn } from "./thread.js";
@@ -41,6 +43,10 @@ export interface SlackAppOptions {
   logger: LogSink;
   /** Retro digests: their queue (job schedulers) and configs. */
   digest: { queue: Queue; store: DigestStore };
+  /** The catalogue with its index and graph, for the lens library commands (`/lens show` …). */
+  library: Library;
+  /** Random numbers for `/lens random` (injected in tests); default Math.random. */
+  random?: () => number;
   /** The longest problem text kept (characters); longer ones are cut in the middle, with a note. */
   maxProblemChars?: number;
   /** How long a listener waits for Redis before telling the user the queue is unavailable (ms). */
@@ -276,8 +282,11 @@ export function createSlackApp(options: SlackAppOptions): App {
       return;
     }
     const text = decodeSlackText(command.text ?? "").trim();
-    if (!text || text === "help") {
-      await ack({ response_type: "ephemeral", text: USAGE });
+    const library = text ? parseLibraryCommand(text, options.library) : { kind: "help" as const };
+    if (library) {
+      const [first, ...more] = answerLibraryCommand(library, options.library, options.random ?? Math.random);
+      await ack({ response_type: "ephemeral", ...first });
+      for (const m of more) await respond({ response_type: "ephemeral", replace_original: false, ...m });
       return;
     }
     await ack({
@@ -294,6 +303,23 @@ export function createSlackApp(options: SlackAppOptions): App {
       ...capped(text),
       readThread: false,
     });
+  });
+
+  registerLibraryActions(app, {
+    library: options.library,
+    logger,
+    maxProblemChars: maxChars,
+    startRun: ({ teamId, channel, userId, question, lensId, triggerId }) =>
+      startRun(app.client, undefined, {
+        runId: dedupeKey("apply-modal", triggerId),
+        trigger: "slash_command",
+        ...(teamId && { teamId }),
+        channel,
+        userId,
+        ...capped(question),
+        lensIds: [lensId],
+        readThread: false,
+      }),
   });
 
   app.event("app_mention", async ({ event, body, client }) => {

@@ -166,6 +166,7 @@ export class FakeSlack {
   #users = new Map<string, SlackUser>();
   #ephemerals: SlackEphemeral[] = [];
   #views = new Map<string, Record<string, unknown>>();
+  #modals: Record<string, unknown>[] = [];
   #rateLimits = new Map<string, { times: number; retryAfter: number }>();
   #failures = new Map<string, ScriptedFailure>();
   #dropped = new Map<string, number>();
@@ -183,6 +184,7 @@ export class FakeSlack {
     "conversations.info": (a) => this.#conversationInfo(a),
     "users.info": (a) => this.#usersInfo(a),
     "views.publish": (a) => this.#viewsPublish(a),
+    "views.open": (a) => this.#viewsOpen(a),
   };
 
   private constructor(options: FakeSlackOptions) {
@@ -214,6 +216,7 @@ export class FakeSlack {
     this.#addBotUser();
     this.#ephemerals = [];
     this.#views.clear();
+    this.#modals = [];
     this.#rateLimits.clear();
     this.#failures.clear();
     this.#dropped.clear();
@@ -246,6 +249,11 @@ export class FakeSlack {
   ephemerals(user?: string): SlackEphemeral[] {
     const all = structuredClone(this.#ephemerals);
     return user === undefined ? all : all.filter((e) => e.user === user);
+  }
+
+  /** Modals opened with `views.open`, in order (with the id the fake gave each). */
+  modals(): Record<string, unknown>[] {
+    return structuredClone(this.#modals);
   }
 
   /** The view last published to a user's App Home through `views.publish`, if any. */
@@ -602,6 +610,23 @@ export class FakeSlack {
     const user = this.#users.get(str(a.user) ?? "");
     if (!user) return { ok: false, error: "user_not_found" };
     return { ok: true, user: structuredClone(user) };
+  }
+
+  /**
+   * Opens a modal: needs a `trigger_id` (Slack's expire after 3 s; the fake accepts any non-empty
+   * one) and a modal view whose title fits 24 characters, with at most 100 blocks.
+   */
+  #viewsOpen(a: Args): Answer {
+    if (!str(a.trigger_id)) return { ok: false, error: "invalid_trigger_id" };
+    const view = a.view;
+    if (!isRecord(view) || view.type !== "modal") return { ok: false, error: "invalid_arguments" };
+    const title = isRecord(view.title) ? str(view.title.text) : undefined;
+    if (!title || title.length > 24 || !Array.isArray(view.blocks) || view.blocks.length > 100) {
+      return { ok: false, error: "invalid_arguments" };
+    }
+    const stored = { id: `VFAKE${String(++this.#viewSeq).padStart(5, "0")}`, ...structuredClone(view) };
+    this.#modals.push(stored);
+    return { ok: true, view: structuredClone(stored) };
   }
 
   #viewsPublish(a: Args): Answer {

@@ -7,7 +7,7 @@ import { createSlackApp } from "../../src/slack/app.js";
 import { DigestStore } from "../../src/store/digests.js";
 import { RecordStore } from "../../src/store/records.js";
 import { FakeSlack } from "../fakes/slack.js";
-import { BOT_TOKEN, catalogue, SIGNING_SECRET, slashCommand, waitFor } from "../support/harness.js";
+import { BOT_TOKEN, catalogue, opened, SIGNING_SECRET, slashCommand, waitFor } from "../support/harness.js";
 
 let slack: FakeSlack;
 let redis: Redis;
@@ -30,6 +30,7 @@ beforeAll(async () => {
     queue,
     store: new RecordStore(redis),
     digest: { queue: digestQueue, store: new DigestStore(redis) },
+    library: opened,
     catalogue,
     logger: { info() {}, warn() {}, error() {} },
     enqueueTimeoutMs: 300,

@@ -190,6 +190,7 @@ export async function startHarness(
     queue,
     store,
     digest: { queue: digestQueue, store: digests },
+    library: opened,
     catalogue,
     logger,
   });

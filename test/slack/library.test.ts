@@ -1,0 +1,176 @@
+/**
+ * The lens library in Slack: `/lens show|search|random|contrast|journey|modes|help` answered at
+ * once and only to the person, through the real Bolt receiver; "Apply to a problem…" opens a
+ * modal (views.open on the fake Web API) whose submission starts a run with that lens.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkBlockKitLimits } from "../../src/slack/blocks/limits.js";
+import { parseLibraryCommand } from "../../src/slack/listeners/library.js";
+import {
+  catalogue,
+  type Harness,
+  interaction,
+  nextTriggerId,
+  opened,
+  roots,
+  slashCommand,
+  startHarness,
+  waitFor,
+  waitForDone,
+} from "../support/harness.js";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+/** The ephemeral ack of `/lens <text>`: its text and blocks. */
+async function ask(text: string): Promise<{ response_type?: string; text: string; blocks?: unknown[] }> {
+  const res = await slashCommand(h.url, text);
+  expect(res.status).toBe(200);
+  return JSON.parse(res.text);
+}
+
+const body = (m: { text: string; blocks?: unknown[] }) => `${m.text}\n${JSON.stringify(m.blocks ?? [])}`;
+
+describe("reading /lens text", () => {
+  it("takes library commands only where they are short; a problem that starts with the same word stays a problem", () => {
+    expect(parseLibraryCommand("show pace layering", opened)).toMatchObject({
+      kind: "show",
+      lens: { id: "pace-layering" },
+    });
+    expect(
+      parseLibraryCommand("show me why checkout is slow when traffic peaks on Mondays", opened),
+    ).toBeUndefined();
+    expect(
+      parseLibraryCommand("search is slow since we moved to the new cluster and nobody knows why", opened),
+    ).toBeUndefined();
+    expect(parseLibraryCommand("random", opened)).toEqual({ kind: "random" });
+    expect(parseLibraryCommand("random failures in CI", opened)).toBeUndefined();
+    expect(parseLibraryCommand("journey five whys to theory of constraints", opened)).toMatchObject({
+      kind: "journey",
+      from: { id: "five-whys" },
+      to: { id: "theory-of-constraints" },
+    });
+    expect(parseLibraryCommand("show pace layring", opened)).toEqual({
+      kind: "unknown",
+      input: "pace layring",
+      suggestions: expect.arrayContaining(["Pace Layering"]),
+    });
+  });
+});
+
+describe("/lens library commands", () => {
+  it("show: the lens in full, only to the person, within Slack's limits, and nothing posted", async () => {
+    const posts = h.slack.calls("chat.postMessage").length;
+    const answer = await ask("show pace layering");
+    const lens = catalogue.require("pace-layering");
+    expect(answer.response_type).toBe("ephemeral");
+    expect(body(answer)).toContain(lens.definition.slice(0, 60));
+    expect(body(answer)).toContain(lens.origin.who);
+    expect(body(answer)).toContain("library_apply");
+    expect(checkBlockKitLimits(answer)).toEqual([]);
+    expect(h.slack.calls("chat.postMessage")).toHaveLength(posts);
+    expect(await h.queue.getJobCounts()).toMatchObject({ waiting: 0, active: 0 });
+  });
+
+  it("an unknown lens gets 'did you mean'", async () => {
+    const answer = await ask("show pace layring");
+    expect(answer.text).toBe('I do not know a lens called "pace layring". Did you mean *Pace Layering*?');
+  });
+
+  it("search, random, contrast, journey and modes answer from the catalogue and the graph", async () => {
+    const search = await ask("search waiting queue bottleneck");
+    const top = opened.index.search("waiting queue bottleneck", 8)[0]?.lens;
+    expect(body(search)).toContain(`*${top?.name}*`);
+
+    const random = await ask("random");
+    expect(catalogue.lenses.some((l) => random.text === `A lens to try: ${l.name}`)).toBe(true);
+
+    const contrast = await ask("contrast pace layering");
+    for (const c of opened.graph.contrasts("pace-layering")) expect(body(contrast)).toContain(c.lens.name);
+
+    const journey = await ask("journey five whys to theory of constraints");
+    const steps = opened.graph.journey("five-whys", "theory-of-constraints") ?? [];
+    expect(body(journey)).toContain(`in ${steps.length} step`);
+
+    const modes = await ask("modes");
+    for (const m of catalogue.modes) expect(body(modes)).toContain(m.name);
+    for (const answer of [search, random, contrast, journey, modes])
+      expect(checkBlockKitLimits(answer)).toEqual([]);
+  });
+
+  it("help (and an empty /lens) lists every subcommand with an example", async () => {
+    for (const text of ["", "help"]) {
+      const help = body(await ask(text));
+      for (const example of [
+        "/lens show",
+        "/lens search",
+        "/lens random",
+        "/lens contrast",
+        "/lens journey",
+        "/lens modes",
+        "/lens digest",
+      ]) {
+        expect(help).toContain(example);
+      }
+    }
+  });
+
+  it("Apply to a problem…: a modal, then a run with exactly that lens", async () => {
+    const trigger = nextTriggerId();
+    await interaction(h.url, {
+      type: "block_actions",
+      trigger_id: trigger,
+      user: { id: "U0ASKER", name: "asker" },
+      channel: { id: "C0LIB", name: "lib" },
+      team: { id: "T0TEST", domain: "test" },
+      container: { type: "message", is_ephemeral: true },
+      actions: [
+        { type: "button", action_id: "library_apply", block_id: "b", value: "pace-layering", action_ts: "1" },
+      ],
+      token: "legacy",
+      api_app_id: "A0LENSBOT",
+      response_url: h.slack.responseUrl(`apply-${trigger}`),
+    });
+    const modal = await waitFor(() => h.slack.modals()[0], 5_000, "the modal");
+    expect(modal).toMatchObject({
+      callback_id: "library_apply_modal",
+      title: { text: "Apply Pace Layering" },
+    });
+    h.slack.addChannel("C0LIB", "lib");
+    const submitted = await interaction(h.url, {
+      type: "view_submission",
+      team: { id: "T0TEST", domain: "test" },
+      user: { id: "U0ASKER", name: "asker" },
+      api_app_id: "A0LENSBOT",
+      token: "legacy",
+      trigger_id: nextTriggerId(),
+      view: {
+        ...modal,
+        state: {
+          values: {
+            problem: {
+              text: {
+                type: "plain_text_input",
+                value:
+                  "Our mobile app and backend release on different rhythms and the API keeps breaking old clients.",
+              },
+            },
+          },
+        },
+        hash: "1",
+      },
+    });
+    expect(submitted.status).toBe(200);
+    const root = await waitFor(() => roots(h, "C0LIB")[0], 5_000, "the root message");
+    await waitForDone(h, "C0LIB", root.ts);
+    const cards = h.slack.thread("C0LIB", root.ts).map(body).join("\n");
+    expect(cards).toContain("Pace Layering");
+    const run = await h.store.runForThread("C0LIB", root.ts, "T0TEST");
+    expect(run?.suggestion?.lenses.map((l) => l.id)).toEqual(["pace-layering"]);
+  });
+});
