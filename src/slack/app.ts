@@ -3,6 +3,7 @@ import {
   App,
   type BlockAction,
   type ButtonAction,
+  type FeedbackButtonsAction,
   HTTPReceiver,
   LogLevel,
   type MessageShortcut,
@@ -19,7 +20,7 @@ import { type AnalysisJob, dedupeKey, type Trigger } from "../queue/jobs.js";
 import { enqueueAnalysis } from "../queue/queue.js";
 import type { DigestStore } from "../store/digests.js";
 import type { AnalysisRecord, RecordStore } from "../store/records.js";
-import { type LensButtonValue, rootMessage } from "./blocks/cards.js";
+import { FEEDBACK_ACTION, type FeedbackValue, type LensButtonValue, rootMessage } from "./blocks/cards.js";
 import { digestCommand, isDigestCommand, registerDigestActions } from "./listeners/digest.js";
 import { answerLibraryCommand, parseLibraryCommand, registerLibraryActions } from "./listeners/library.js";
 import { ThreadPublisher } from "./publisher.js";
@@ -61,6 +62,20 @@ export const USAGE =
   "In a thread, @mention me (or use the message shortcut *Apply lenses to this thread*) and I will analyse the thread.";
 
 const MENTION = /<@[UW][A-Z0-9]+(?:\|[^>]*)?>/g;
+
+/** A feedback element's value, if it is one of ours: run id, card (lens id or "synthesis"), vote. */
+function feedbackValue(raw: string | undefined): FeedbackValue | undefined {
+  try {
+    const v = JSON.parse(raw ?? "") as Partial<FeedbackValue>;
+    return typeof v.runId === "string" &&
+      typeof v.target === "string" &&
+      (v.vote === "up" || v.vote === "down")
+      ? { runId: v.runId, target: v.target, vote: v.vote }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** User text from Slack (entities escaped, links and mentions in angle brackets) as plain text, decoded once here. */
 const decodeSlackText = (text: string) => decodeMrkdwn(text, new Map());
@@ -481,6 +496,51 @@ export function createSlackApp(options: SlackAppOptions): App {
     );
   });
 
+  /** Records a 👍/👎 on a card of a run the click may act on, and thanks the person. */
+  async function feedback(
+    body: BlockAction,
+    value: { runId: string; target: string; vote: "up" | "down" },
+    client: WebClient,
+    respond: RespondFn,
+  ): Promise<void> {
+    const record = await authorised(body, value.runId, client, respond);
+    if (!record) return;
+    try {
+      await withTimeout(
+        store.recordVote(record.runId, value.target, body.user.id, value.vote, record.team),
+        enqueueTimeout,
+        "Redis",
+      );
+    } catch (err) {
+      logger.error({ err, runId: record.runId }, "could not record feedback");
+      await tell(
+        { client, respond },
+        "Sorry, I could not record that just now. Please try again in a minute.",
+      );
+      return;
+    }
+    const name =
+      value.target === "synthesis" ? "the synthesis" : (catalogue.get(value.target)?.name ?? "this lens");
+    await tell(
+      { client, respond },
+      value.vote === "up"
+        ? `Thanks! Noted 👍 for ${name}.`
+        : `Thanks, noted 👎 for ${name}. It helps us tune which lenses we suggest.`,
+    );
+  }
+
+  // Slack's native feedback element on lens cards and the synthesis.
+  app.action<BlockAction<FeedbackButtonsAction>>(
+    FEEDBACK_ACTION,
+    async ({ ack, body, action, client, respond }) => {
+      await ack();
+      if (!hasActor(body)) return;
+      const value = feedbackValue(action.value);
+      if (value) await feedback(body, value, client, respond);
+    },
+  );
+
+  // The 👍/👎 buttons of cards posted before the native element (still in older threads).
   app.action<BlockAction<ButtonAction>>(
     /^feedback_(up|down)$/,
     async ({ ack, body, action, client, respond }) => {
@@ -488,17 +548,8 @@ export function createSlackApp(options: SlackAppOptions): App {
       if (!hasActor(body)) return;
       const value = buttonValue(action);
       if (!value) return;
-      const record = await authorised(body, value.runId, client, respond);
-      if (!record) return;
       const vote = action.action_id === "feedback_up" ? "up" : "down";
-      await store.recordVote(record.runId, value.lensId, body.user.id, vote);
-      const name = catalogue.get(value.lensId)?.name ?? "this lens";
-      await tell(
-        { client, respond },
-        vote === "up"
-          ? `Thanks! Noted 👍 for ${name}.`
-          : `Thanks, noted 👎 for ${name}. It helps us tune which lenses we suggest.`,
-      );
+      await feedback(body, { runId: value.runId, target: value.lensId, vote }, client, respond);
     },
   );
 

@@ -301,7 +301,7 @@ export class ThreadPublisher {
   async synthesis(s: Synthesis): Promise<void> {
     await this.publish(
       "synthesis",
-      synthesisCard(s, (id) => this.#lensName(id)),
+      synthesisCard(s, (id) => this.#lensName(id), this.#run.runId),
     );
   }
 

@@ -22,6 +22,8 @@ export function keys(prefix: string) {
       `${prefix}:thread:${team}:${channel}:${threadTs}`,
     /** string: a channel's retro digest config (JSON, see `DigestConfig`) */
     digest: (team: string, channel: string) => `${prefix}:digest:${team}:${channel}`,
+    /** sorted set: a team's feedback events (JSON `FeedbackEvent`) by time (ms), trimmed to the retention */
+    feedbackLog: (team: string) => `${prefix}:feedbacklog:${team}`,
     /** hash: one posted digest (team, channel, ts, the digest as JSON), what its buttons act on */
     digestPost: (digestId: string) => `${prefix}:digestpost:${digestId}`,
     /** hash: user id → "up" | "down", votes on one posted digest */

@@ -34,6 +34,15 @@ export interface AnalysisRecord {
 
 export type Vote = "up" | "down";
 
+/** One 👍/👎 on a card: the run, the card (a lens id, or "synthesis"), who, and when (ms). */
+export interface FeedbackEvent {
+  runId: string;
+  target: string;
+  userId: string;
+  vote: Vote;
+  at: number;
+}
+
 /** What a slot claim found (see `RecordStore.claimSlot`). */
 export type SlotClaim =
   | { state: "claimed" }
@@ -351,12 +360,42 @@ export class RecordStore {
     await this.#redis.lensbotUnlock(this.#k.lock(runId), token);
   }
 
-  async recordVote(runId: string, lensId: string, userId: string, vote: Vote): Promise<void> {
-    await this.#redis
-      .multi()
-      .hset(this.#k.feedback(runId), `${lensId}:${userId}`, vote)
-      .pexpire(this.#k.feedback(runId), this.#ttlMs)
-      .exec();
+  /**
+   * Records one person's 👍/👎 on one card of a run (`target`: a lens id, or "synthesis"): the
+   * card's vote per person (a later vote replaces theirs) and an event with who and when in the
+   * team's feedback log, which `feedbackSince` reads.
+   */
+  async recordVote(runId: string, target: string, userId: string, vote: Vote, team?: string): Promise<void> {
+    const at = this.#now();
+    const log = this.#k.feedbackLog(team ?? "-");
+    const event: FeedbackEvent = { runId, target, userId, vote, at };
+    await Promise.all([
+      this.#redis
+        .multi()
+        .hset(this.#k.feedback(runId), `${target}:${userId}`, vote)
+        .pexpire(this.#k.feedback(runId), this.#ttlMs)
+        .exec(),
+      this.#redis
+        .multi()
+        .zadd(log, at, JSON.stringify(event))
+        .zremrangebyscore(log, "-inf", `(${at - this.#ttlMs}`)
+        .pexpire(log, this.#ttlMs)
+        .exec(),
+    ]);
+  }
+
+  /**
+   * A team's feedback since `fromMs`, the latest vote of each person on each card only (a changed
+   * mind counts once), oldest first.
+   */
+  async feedbackSince(fromMs: number, team?: string): Promise<FeedbackEvent[]> {
+    const raw = await this.#redis.zrangebyscore(this.#k.feedbackLog(team ?? "-"), fromMs, "+inf");
+    const latest = new Map<string, FeedbackEvent>();
+    for (const line of raw) {
+      const e = JSON.parse(line) as FeedbackEvent;
+      latest.set(`${e.runId}|${e.target}|${e.userId}`, e);
+    }
+    return [...latest.values()].sort((a, b) => a.at - b.at);
   }
 
   /** Votes on one lens card: counts of up and down. */

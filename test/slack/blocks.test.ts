@@ -56,6 +56,12 @@ function buttons(message: SlackMessage): Obj[] {
     .flatMap((b) => b.elements as unknown as Obj[]);
 }
 
+/** The native feedback element of a message (in its context_actions block), if any. */
+function feedbackOf(message: SlackMessage): Obj | undefined {
+  const block = message.blocks.find((b) => b.type === "context_actions") as { elements?: Obj[] } | undefined;
+  return block?.elements?.find((e) => e.type === "feedback_buttons");
+}
+
 /** Every message is within Slack's limits and carries a non-empty, safe fallback. */
 function expectValid(messages: readonly SlackMessage[], allowedMention?: string) {
   expect(messages.length).toBeGreaterThan(0);
@@ -406,38 +412,46 @@ describe("lensCard (model)", () => {
     expect(buttons(messages.at(-1) as SlackMessage).length).toBeGreaterThan(0);
   });
 
-  it("offers up to 3 distinct related lenses as Apply buttons, plus feedback buttons", () => {
+  it("offers up to 3 distinct related lenses as Apply buttons, plus Slack's native 👍/👎", () => {
     const [m] = lensCard(modelAnalysis([belief(0, 100)]), { related, runId: "run-42" });
     const els = buttons(m as SlackMessage);
     expect(els.map((e) => e.action_id)).toEqual([
       "apply_lens:system-boundaries",
       "apply_lens:leverage-points",
       "apply_lens:feedback-loops",
-      "feedback_up",
-      "feedback_down",
     ]);
     expect(els.map((e) => (e.text as Obj).text)).toEqual([
       "Apply System Boundaries",
       "Apply Leverage Points",
       "Apply Feedback Loops",
-      "👍 Useful",
-      "👎 Not useful",
     ]);
     expect(els.map((e) => JSON.parse(e.value as string))).toEqual([
       { runId: "run-42", lensId: "system-boundaries" },
       { runId: "run-42", lensId: "leverage-points" },
       { runId: "run-42", lensId: "feedback-loops" },
-      { runId: "run-42", lensId: "pace-layering" },
-      { runId: "run-42", lensId: "pace-layering" },
     ]);
-    expect(new Set(els.map((e) => e.action_id)).size).toBe(els.length);
+    const feedback = feedbackOf(m as SlackMessage) as Record<string, Obj>;
+    expect(feedback.action_id).toBe("lens_feedback");
+    expect(JSON.parse(feedback.positive_button?.value as string)).toEqual({
+      runId: "run-42",
+      target: "pace-layering",
+      vote: "up",
+    });
+    expect(JSON.parse(feedback.negative_button?.value as string)).toEqual({
+      runId: "run-42",
+      target: "pace-layering",
+      vote: "down",
+    });
+    expect(m?.blocks.at(-1)?.type).toBe("context_actions");
+    expectValid([m as SlackMessage]);
   });
 
-  it("still has feedback buttons with no related lenses, and truncates long button labels with …", () => {
+  it("still has feedback with no related lenses, and truncates long button labels with …", () => {
     const long = { id: "long-name", name: "L".repeat(100) };
     const [m] = lensCard(modelAnalysis([belief(0, 100)]), { related: [long], runId: "r" });
     const els = buttons(m as SlackMessage);
-    expect(els.map((e) => e.action_id)).toEqual(["apply_lens:long-name", "feedback_up", "feedback_down"]);
+    expect(els.map((e) => e.action_id)).toEqual(["apply_lens:long-name"]);
+    expect(feedbackOf(m as SlackMessage)?.action_id).toBe("lens_feedback");
     const label = (els[0]?.text as Obj | undefined)?.text as string;
     expect(label.length).toBeLessThanOrEqual(75);
     expect(label.endsWith("…")).toBe(true);
@@ -501,8 +515,8 @@ describe("lensCard (offline)", () => {
     const contexts = messages[0]?.blocks.filter((b) => b.type === "context") ?? [];
     expect(texts(contexts).join("\n")).toContain(OFFLINE_LABEL);
     expect(messages[0]?.text).toContain("offline");
-    expect(buttons(messages[0] as SlackMessage).map((e) => e.action_id)).toContain("feedback_down");
-    expect(messages[0]?.blocks.at(-1)?.type).toBe("actions");
+    expect(feedbackOf(messages[0] as SlackMessage)?.action_id).toBe("lens_feedback");
+    expect(messages[0]?.blocks.at(-1)?.type).toBe("context_actions");
   });
 });
 
@@ -579,6 +593,40 @@ describe("synthesisCard (model)", () => {
     const messages = synthesisCard(synthesis, lensName);
     expectValid(messages);
     expect(allText(messages)).toContain("&lt;@U123&gt;");
+  });
+});
+
+describe("native feedback", () => {
+  it("the synthesis of a run ends with 👍/👎 for the synthesis, model and offline alike", () => {
+    const offline: Synthesis = {
+      source: "offline",
+      look_first: [{ lens_id: "pace-layering", lens_name: "Pace Layering", because: "x" }],
+      missing_modes: [],
+      settle_first: "What changes fastest?",
+    };
+    for (const synthesis of [modelSynthesis(2), offline]) {
+      const messages = synthesisCard(synthesis, lensName, "run-7");
+      const value = (feedbackOf(messages.at(-1) as SlackMessage) as Record<string, Obj>).positive_button
+        ?.value;
+      expect(JSON.parse(value as string)).toEqual({ runId: "run-7", target: "synthesis", vote: "up" });
+      expectValid(messages);
+      for (const m of messages.slice(0, -1)) expect(feedbackOf(m)).toBeUndefined();
+    }
+    expect(synthesisCard(offline, lensName).some((m) => feedbackOf(m))).toBe(false);
+  });
+
+  it("the limit check knows context_actions: too many elements, a missing side, a long value", () => {
+    const fb = (value: string) => ({
+      type: "feedback_buttons",
+      action_id: "f",
+      positive_button: { text: { type: "plain_text", text: "👍" }, value },
+    });
+    const message = (elements: unknown[]) => ({ text: "t", blocks: [{ type: "context_actions", elements }] });
+    expect(checkBlockKitLimits(message([]))).toEqual([expect.stringContaining("elements must be 1-5")]);
+    expect(checkBlockKitLimits(message([fb("v")]))).toEqual([
+      expect.stringContaining("missing negative_button"),
+    ]);
+    expect(checkBlockKitLimits(message([fb("v".repeat(2001))])).join("\n")).toContain("at most 2000 chars");
   });
 });
 

@@ -99,7 +99,9 @@ describe("lensbot in Slack (offline engine)", () => {
     const before = await h.queue.count();
     const ack = await slashCommand(h.url, "   ");
     expect(ack.status).toBe(200);
-    expect(JSON.parse(ack.text).text).toContain("/lens our dashboard API");
+    const body = JSON.parse(ack.text) as { response_type: string; blocks: unknown[] };
+    expect(body.response_type).toBe("ephemeral");
+    expect(JSON.stringify(body.blocks)).toContain("/lens our dashboard API");
     expect(await h.queue.count()).toBe(before);
   });
 
@@ -346,6 +348,54 @@ describe("lensbot in Slack (offline engine)", () => {
     const reply = await waitFor(() => h.slack.responses().find((r) => r.id === "action-fb-1"));
     expect(await h.store.votes(record.runId, lensId)).toEqual({ up: 1, down: 0 });
     expect(reply.body.text).toContain("👍");
+  });
+  it("records the native 👍/👎 of a card and of the synthesis, with who and when; refuses a forged one", async () => {
+    const record = await waitFor(async () => {
+      const root = roots(h, "C0LENS").find((m) => m.text.includes("350 ms"));
+      return root ? h.store.runForThread("C0LENS", root.ts, "T0TEST") : undefined;
+    });
+    const lensId = record.analyses[0]?.lens_id ?? "";
+    const click = (target: string, vote: "up" | "down", channel: string, trigger: string) =>
+      interaction(h.url, {
+        type: "block_actions",
+        trigger_id: trigger,
+        user: { id: "U0VOTER", name: "voter" },
+        channel: { id: channel, name: "x" },
+        team: { id: "T0TEST", domain: "test" },
+        message: { ts: "1", thread_ts: record.threadTs, text: "card" },
+        container: { type: "message" },
+        actions: [
+          {
+            type: "feedback_buttons",
+            action_id: "lens_feedback",
+            block_id: "b",
+            value: JSON.stringify({ runId: record.runId, target, vote }),
+            text: { type: "plain_text", text: vote === "up" ? "👍" : "👎" },
+            action_ts: "1",
+          },
+        ],
+        token: "legacy",
+        api_app_id: "A0LENSBOT",
+        response_url: h.slack.responseUrl(`action-${trigger}`),
+      });
+    const before = Date.now();
+    await click(lensId, "down", "C0LENS", "nfb-1");
+    await click("synthesis", "up", "C0LENS", "nfb-2");
+    await click("synthesis", "down", "C0OTHER", "nfb-3");
+    await waitFor(() => h.slack.responses().filter((r) => r.id.startsWith("action-nfb-")).length === 3);
+    expect(await h.store.votes(record.runId, "synthesis")).toEqual({ up: 1, down: 0 });
+    const events = await h.store.feedbackSince(before, "T0TEST");
+    expect(
+      events
+        .filter((e) => e.runId === record.runId)
+        .map(({ target, userId, vote }) => ({ target, userId, vote })),
+    ).toEqual([
+      { target: lensId, userId: "U0VOTER", vote: "down" },
+      { target: "synthesis", userId: "U0VOTER", vote: "up" },
+    ]);
+    for (const e of events) expect(e.at).toBeGreaterThanOrEqual(before);
+    const forged = h.slack.responses().find((r) => r.id === "action-nfb-3");
+    expect(forged?.body.text).toContain("belongs to another analysis");
   });
 });
 

@@ -133,13 +133,54 @@ export interface LensButtonValue {
   lensId: string;
 }
 
+/** `action_id` of the native 👍/👎 on lens cards and the synthesis. */
+export const FEEDBACK_ACTION = "lens_feedback";
+
+/** What a 👍/👎 of a card carries: the run, the card (a lens id, or "synthesis") and the vote. */
+export interface FeedbackValue {
+  runId: string;
+  target: string;
+  vote: "up" | "down";
+}
+
+/**
+ * Slack's native feedback element (`feedback_buttons` in a `context_actions` block) for one card:
+ * `target` is the lens id of a lens card, or "synthesis".
+ */
+export function feedbackBlock(runId: string, target: string): KnownBlock {
+  const value = (vote: "up" | "down") => {
+    const v = JSON.stringify({ runId, target, vote } satisfies FeedbackValue);
+    if (v.length > MAX_BUTTON_VALUE) throw new RangeError(`feedback value too long (${v.length} chars)`);
+    return v;
+  };
+  return {
+    type: "context_actions",
+    elements: [
+      {
+        type: "feedback_buttons",
+        action_id: FEEDBACK_ACTION,
+        positive_button: {
+          text: { type: "plain_text", text: "👍" },
+          accessibility_label: "This was useful",
+          value: value("up"),
+        },
+        negative_button: {
+          text: { type: "plain_text", text: "👎" },
+          accessibility_label: "This was not useful",
+          value: value("down"),
+        },
+      },
+    ],
+  };
+}
+
 /**
  * One lens's analysis. Model source: each belief (confidence %, reasoning, evidence, implications,
  * lateral connections) and the judge's quality scores in a context block. Offline source: summary,
  * the sentences of the problem that point at the lens, its best-fitting questions, pitfalls and
  * the contrasting lens, with {@link OFFLINE_LABEL} on every message. The last message ends with
- * an actions block: up to 3 `apply_lens:<lensId>` buttons and `feedback_up` / `feedback_down`, each
- * with value JSON {@link LensButtonValue}.
+ * an actions block of up to 3 `apply_lens:<lensId>` buttons (value JSON {@link LensButtonValue})
+ * and the native 👍/👎 ({@link feedbackBlock}).
  */
 export function lensCard(analysis: LensAnalysis, opts: LensCardOptions): SlackMessage[] {
   const name = oneLine(analysis.lens_name);
@@ -158,14 +199,10 @@ export function lensCard(analysis: LensAnalysis, opts: LensCardOptions): SlackMe
     seen.add(r.id);
     apply.push(button(`Apply ${oneLine(r.name)}`, actionId, value(r.id)));
   }
-  const actions: ActionsBlock = {
-    type: "actions",
-    elements: [
-      ...apply,
-      button("👍 Useful", "feedback_up", value(analysis.lens_id)),
-      button("👎 Not useful", "feedback_down", value(analysis.lens_id)),
-    ],
-  };
+  const actions: KnownBlock[] = [
+    ...(apply.length > 0 ? [{ type: "actions", elements: apply } satisfies ActionsBlock] : []),
+    feedbackBlock(opts.runId, analysis.lens_id),
+  ];
 
   if (analysis.source === "offline") {
     const evidence =
@@ -188,7 +225,7 @@ export function lensCard(analysis: LensAnalysis, opts: LensCardOptions): SlackMe
         ),
       ],
       everyPage: [context([`_${OFFLINE_LABEL}_`])],
-      tail: [actions],
+      tail: actions,
     });
   }
 
@@ -215,7 +252,7 @@ export function lensCard(analysis: LensAnalysis, opts: LensCardOptions): SlackMe
     fallback: fallback(`${name}: ${n} belief${n === 1 ? "" : "s"}, quality ${pct(q.overall)}`),
     head: [header(name), context([quality])],
     body: beliefs,
-    tail: [actions],
+    tail: actions,
   });
 }
 
@@ -234,8 +271,14 @@ const CONSTRAINT_MARK: Record<"respected" | "at_risk" | "violated" | "unknown", 
  * check with a status emoji. Offline source: the lenses in the order to look at them (with the
  * evidence for each), the modes left out, the lens that widens the view and the one question to
  * settle first, with {@link OFFLINE_LABEL} on every message. `lensName` maps lens ids to display names.
+ * With `runId`, the last message ends with the native 👍/👎 for the synthesis.
  */
-export function synthesisCard(synthesis: Synthesis, lensName: (id: string) => string): SlackMessage[] {
+export function synthesisCard(
+  synthesis: Synthesis,
+  lensName: (id: string) => string,
+  runId?: string,
+): SlackMessage[] {
+  const tail = runId ? [feedbackBlock(runId, "synthesis")] : [];
   if (synthesis.source === "offline") {
     const order = synthesis.look_first.map((l, i) => `${i + 1}. *${oneLine(l.lens_name)}*: ${s(l.because)}`);
     const more: string[] = [];
@@ -259,6 +302,7 @@ export function synthesisCard(synthesis: Synthesis, lensName: (id: string) => st
         sections(`*Settle this first:* ${s(synthesis.settle_first)}`),
       ],
       everyPage: [context([`_${OFFLINE_LABEL}_`])],
+      tail,
     });
   }
 
@@ -303,6 +347,7 @@ export function synthesisCard(synthesis: Synthesis, lensName: (id: string) => st
     fallback: fallback(`Synthesis: ${oneLine(synthesis.reframe)}`),
     head: [header("Synthesis")],
     body,
+    tail,
   });
 }
 

@@ -20,6 +20,8 @@ export const MAX_CONTEXT_ELEMENTS = 10;
 export const MAX_TEXT_OBJECT = 3000;
 /** Elements in an actions block. */
 export const MAX_ACTIONS_ELEMENTS = 25;
+/** Elements of a `context_actions` block (feedback buttons, icon buttons). */
+export const MAX_CONTEXT_ACTIONS_ELEMENTS = 5;
 /** Button label (plain_text), button `value` and button `url`. */
 export const MAX_BUTTON_TEXT = 75;
 export const MAX_BUTTON_VALUE = 2000;
@@ -67,7 +69,7 @@ export function blocksTextLength(blocks: readonly unknown[]): number {
 
 /**
  * Every Block Kit limit the message breaks, one readable line each (empty when it is valid).
- * Checks: block count, cumulative text, header/section/context/actions/markdown shapes and
+ * Checks: block count, cumulative text, header/section/context/actions/context_actions/markdown shapes and
  * lengths, buttons (label, value, url), text object types, `block_id` and `action_id` lengths and
  * uniqueness within the message, and that a message with blocks has a non-empty fallback `text`
  * (Slack uses it for notifications and accessibility and warns when it is missing).
@@ -221,6 +223,34 @@ export function checkBlockKitLimits(message: { text?: string; blocks?: unknown[]
         }
         els.forEach((el, j) => {
           element(`${where} elements[${j}]`, el);
+        });
+        break;
+      }
+      case "context_actions": {
+        const els = block.elements;
+        if (!Array.isArray(els) || els.length === 0 || els.length > MAX_CONTEXT_ACTIONS_ELEMENTS) {
+          problems.push(
+            `${where}: elements must be 1-${MAX_CONTEXT_ACTIONS_ELEMENTS} feedback or icon buttons`,
+          );
+          break;
+        }
+        els.forEach((el, j) => {
+          element(`${where} elements[${j}]`, el);
+          if (isObj(el) && el.type === "feedback_buttons") {
+            for (const side of ["positive_button", "negative_button"] as const) {
+              const b = el[side];
+              if (!isObj(b)) {
+                problems.push(`${where} elements[${j}]: missing ${side}`);
+                continue;
+              }
+              textObject(`${where} elements[${j}].${side}`, b.text, MAX_BUTTON_TEXT, true);
+              if (typeof b.value !== "string" || b.value.length > MAX_BUTTON_VALUE) {
+                problems.push(
+                  `${where} elements[${j}].${side}: value must be a string of at most ${MAX_BUTTON_VALUE} chars`,
+                );
+              }
+            }
+          }
         });
         break;
       }
