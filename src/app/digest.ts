@@ -36,7 +36,8 @@ async function recordsOf(
 
 /**
  * Builds the digest of a period from the run records: the period itself, the period of the same
- * length before it (for up/down) and the four before that (for actions that came back); then,
+ * length before it (for up/down) and the four before that (for actions that came back), with the
+ * 👍/👎 people gave its analyses' cards; then,
  * when given, each analysis's thread link and the engine's cross-analysis retro. A retro the
  * engine cannot give (model down, malformed answer) falls back to the offline retro, labelled
  * as such; the digest is never lost to it.
@@ -55,12 +56,13 @@ export async function collectDigest(
 ): Promise<Digest> {
   const { start, end } = scope.period;
   const length = end - start;
-  const [current, previous, earlier] = await Promise.all([
+  const [current, previous, earlier, feedback] = await Promise.all([
     recordsOf(deps.records, scope.team, scope.sources, start, end),
     recordsOf(deps.records, scope.team, scope.sources, start - length, start),
     recordsOf(deps.records, scope.team, scope.sources, start - EARLIER_PERIODS * length, start),
+    deps.records.feedbackSince(start, scope.team),
   ]);
-  const digest = buildDigest({ ...scope, current, previous, earlier }, deps.library);
+  const digest = buildDigest({ ...scope, current, previous, earlier, feedback }, deps.library);
   if (deps.permalink) {
     const link = deps.permalink;
     for (let i = 0; i < digest.analyses.length; i += 10) {

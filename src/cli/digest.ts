@@ -1,7 +1,7 @@
 import { collectDigest } from "../app/digest.js";
 import type { Library } from "../catalogue/graph.js";
 import type { Config } from "../config.js";
-import type { Digest } from "../digest/build.js";
+import { type Digest, type Tally, tallyFeedback } from "../digest/build.js";
 import { ErrorCode, LensbotError } from "../errors.js";
 import type { Engine } from "../pipeline/ports.js";
 import { connectRedis } from "../runtime.js";
@@ -37,6 +37,68 @@ function where(url: string): string {
 }
 
 /**
+ * Runs `fn` with the stores of the deployment's Redis (`REDIS_URL`, `LENSBOT_REDIS_PREFIX`), then
+ * disconnects.
+ * @throws LensbotError `store_unavailable` when Redis does not answer within `LENSBOT_REDIS_TIMEOUT_MS`.
+ */
+async function withStores<T>(
+  config: Config,
+  fn: (stores: { records: RecordStore; digests: DigestStore }) => Promise<T>,
+): Promise<T> {
+  const redis = connectRedis(config.redisUrl, "commands", config.redisTimeoutMs);
+  redis.on("error", () => {});
+  try {
+    const ready = await Promise.race([
+      new Promise<boolean>((r) => (redis.status === "ready" ? r(true) : redis.once("ready", () => r(true)))),
+      new Promise<boolean>((r) => setTimeout(() => r(false), config.redisTimeoutMs).unref()),
+    ]);
+    if (!ready) {
+      throw new LensbotError(
+        ErrorCode.StoreUnavailable,
+        `Cannot reach Redis at ${where(config.redisUrl)} (REDIS_URL).`,
+      );
+    }
+    return await fn({
+      records: new RecordStore(redis, { prefix: config.redisPrefix }),
+      digests: new DigestStore(redis, { prefix: config.redisPrefix }),
+    });
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * The workspace whose records to read: `team` when given, else the only one with records.
+ * @throws LensbotError `unreadable_input` when several have records and none was chosen.
+ */
+function pickTeam(all: readonly { team: string }[], team: string | undefined): string {
+  const teams = [...new Set(all.map((c) => c.team))];
+  if (!team && teams.length > 1) {
+    throw new LensbotError(
+      ErrorCode.UnreadableInput,
+      `Records of several workspaces are here (${teams.join(", ")}): choose one with --team.`,
+    );
+  }
+  return team ?? teams[0] ?? "-";
+}
+
+/**
+ * `lens feedback`: the 👍/👎 people gave lens cards and syntheses in the last `sinceMs`, per lens,
+ * most liked first (each person's latest vote on each card).
+ * @throws as `withStores` and `pickTeam`.
+ */
+export async function feedbackFromRedis(
+  input: { config: Config; library: Library; sinceMs: number; team?: string },
+  now: () => number = Date.now,
+): Promise<Tally[]> {
+  return withStores(input.config, async ({ records }) => {
+    const team = pickTeam(await records.channelsWithRuns(), input.team);
+    const events = await records.feedbackSince(now() - input.sinceMs, team);
+    return tallyFeedback(events, (id) => input.library.catalogue.get(id)?.name ?? id);
+  });
+}
+
+/**
  * The digest `lens digest` prints: the analyses of the last `sinceMs` from the records in Redis
  * (`REDIS_URL`, `LENSBOT_REDIS_PREFIX`), built as the digest worker builds them. With a channel
  * that has a digest configured, its sources and time zone are used (the same digest Slack gets);
@@ -55,31 +117,9 @@ export async function digestFromRedis(
   },
   now: () => number = Date.now,
 ): Promise<Digest> {
-  const { config } = input;
-  const redis = connectRedis(config.redisUrl, "commands", config.redisTimeoutMs);
-  redis.on("error", () => {});
-  try {
-    const ready = await Promise.race([
-      new Promise<boolean>((r) => (redis.status === "ready" ? r(true) : redis.once("ready", () => r(true)))),
-      new Promise<boolean>((r) => setTimeout(() => r(false), config.redisTimeoutMs).unref()),
-    ]);
-    if (!ready) {
-      throw new LensbotError(
-        ErrorCode.StoreUnavailable,
-        `Cannot reach Redis at ${where(config.redisUrl)} (REDIS_URL).`,
-      );
-    }
-    const records = new RecordStore(redis, { prefix: config.redisPrefix });
-    const digests = new DigestStore(redis, { prefix: config.redisPrefix });
+  return withStores(input.config, async ({ records, digests }) => {
     const all = await records.channelsWithRuns();
-    const teams = [...new Set(all.map((c) => c.team))];
-    if (!input.team && teams.length > 1) {
-      throw new LensbotError(
-        ErrorCode.UnreadableInput,
-        `Records of several workspaces are here (${teams.join(", ")}): choose one with --team.`,
-      );
-    }
-    const team = input.team ?? teams[0] ?? "-";
+    const team = pickTeam(all, input.team);
     const known = all.filter((c) => c.team === team && (!input.channel || c.channel === input.channel));
     const configured = input.channel ? await digests.get(team, input.channel) : undefined;
     const sources =
@@ -95,7 +135,5 @@ export async function digestFromRedis(
         tz: configured?.tz ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? "UTC",
       },
     );
-  } finally {
-    redis.disconnect();
-  }
+  });
 }

@@ -439,6 +439,29 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
       },
     );
 
+  program
+    .command("feedback")
+    .description(
+      "The 👍/👎 people gave lens cards and syntheses in Slack, per lens. Reads the records in REDIS_URL.",
+    )
+    .option("--since <duration>", "how far back: 24h, 7d, 30d", "30d")
+    .option("--team <id>", "the Slack workspace id, when records of several are kept")
+    .option("--json", "print [{id, name, up, down}] as JSON")
+    .action(async (opts: { since: string; team?: string; json?: boolean }) => {
+      const { feedbackFromRedis, parseSince } = await import("./digest.js");
+      const { withGraph } = await import("../catalogue/graph.js");
+      const tallies = await feedbackFromRedis({
+        config,
+        library: withGraph(open()),
+        sinceMs: parseSince(opts.since),
+        ...(opts.team && { team: opts.team }),
+      });
+      if (opts.json) return void json(tallies);
+      if (tallies.length === 0) return void out(`No feedback in the last ${opts.since}.`);
+      for (const t of tallies)
+        out(`${t.name.padEnd(36)} 👍 ${String(t.up).padStart(3)}   👎 ${String(t.down).padStart(3)}`);
+    });
+
   try {
     await program.parseAsync(argv, { from: "user" });
     return 0;

@@ -228,6 +228,12 @@ export function renderDigest(d: Digest): string {
     "== Thinking modes",
     ...d.modes.map((c) => `* ${c.emoji} ${c.name}: ${c.count} (${trend(c)})`),
   );
+  if (d.feedback.length)
+    lines.push(
+      "",
+      "== What people found useful",
+      ...d.feedback.map((t) => `* ${t.name}: ${t.up} up, ${t.down} down`),
+    );
   if (d.recurringActions.length)
     lines.push(
       "",

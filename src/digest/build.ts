@@ -1,7 +1,7 @@
 import type { Library } from "../catalogue/graph.js";
 import { sentences, stems } from "../catalogue/text.js";
 import type { RetroRequest, RetroSynthesis } from "../pipeline/schemas.js";
-import type { AnalysisRecord } from "../store/records.js";
+import type { AnalysisRecord, FeedbackEvent } from "../store/records.js";
 
 /** One analysis of the period, as the digest lists it. `ref` ("A1", "A2"…) is how the retro cites it. */
 export interface DigestAnalysis {
@@ -52,6 +52,8 @@ export interface Digest {
   /** Proposed in an earlier period and proposed again in this one: a sign it was never done. */
   returningActions: RecurringAction[];
   /** A lens nobody used this period that contrasts with the most used one. */
+  /** 👍/👎 people gave the cards of this period's analyses (by lens, and "synthesis"), most liked first. */
+  feedback: Tally[];
   lensOfPeriod?: {
     id: string;
     name: string;
@@ -75,6 +77,40 @@ export interface DigestScope {
   late?: boolean;
 }
 
+/** Votes on one kind of card: a lens (by id), or "synthesis". */
+export interface Tally {
+  id: string;
+  name: string;
+  up: number;
+  down: number;
+}
+
+/**
+ * Votes per card kind (a lens id, or "synthesis") from feedback events, counting only events on
+ * `runIds` when given; most net-liked first.
+ */
+export function tallyFeedback(
+  events: readonly FeedbackEvent[],
+  name: (id: string) => string,
+  runIds?: ReadonlySet<string>,
+): Tally[] {
+  const out = new Map<string, Tally>();
+  for (const e of events) {
+    if (runIds && !runIds.has(e.runId)) continue;
+    const t = out.get(e.target) ?? {
+      id: e.target,
+      name: e.target === "synthesis" ? "Synthesis" : name(e.target),
+      up: 0,
+      down: 0,
+    };
+    t[e.vote]++;
+    out.set(e.target, t);
+  }
+  return [...out.values()].sort(
+    (a, b) => b.up - b.down - (a.up - a.down) || b.up - a.up || a.name.localeCompare(b.name),
+  );
+}
+
 /** Action wordings count as the same action when their word stems overlap this much (Jaccard). */
 const SAME_ACTION = 0.5;
 
@@ -89,6 +125,8 @@ export function buildDigest(
     current: AnalysisRecord[];
     previous: AnalysisRecord[];
     earlier: AnalysisRecord[];
+    /** The team's feedback since the period began; only votes on this period's analyses count. */
+    feedback?: FeedbackEvent[];
   },
   library: Library,
 ): Digest {
@@ -128,6 +166,11 @@ export function buildDigest(
     modes: modeCounts,
     recurringActions: recurringActions.map(({ text, refs }) => ({ text, refs })),
     returningActions: returningActions.map(({ text, refs, earlier }) => ({ text, refs, earlier })),
+    feedback: tallyFeedback(
+      input.feedback ?? [],
+      (id) => library.catalogue.get(id)?.name ?? id,
+      new Set(current.map((r) => r.runId)),
+    ),
     ...lensOfThePeriod(lensCounts, previous.flatMap(lensIdsOf), library),
   };
 }

@@ -30,7 +30,7 @@ beforeAll(async () => {
   redis = connectRedis(REDIS_URL, "worker");
   const store = new RecordStore(redis, { prefix });
   const now = Date.now();
-  await seedRun(store, {
+  const first = await seedRun(store, {
     team: "T1",
     channel: "C0INC",
     at: now - 2 * DAY,
@@ -53,6 +53,11 @@ beforeAll(async () => {
     lenses: ["swiss-cheese-model"],
     reframe: "Too old for a week",
   });
+  // People's 👍/👎 on the first analysis's cards (U2 changed their mind: only the last vote counts).
+  await store.recordVote(first.runId, "theory-of-constraints", "U1", "up", "T1");
+  await store.recordVote(first.runId, "theory-of-constraints", "U2", "down", "T1");
+  await store.recordVote(first.runId, "theory-of-constraints", "U2", "up", "T1");
+  await store.recordVote(first.runId, "synthesis", "U1", "down", "T1");
   // The channel C0RETRO has a digest fed by both channels, in Paris time.
   await new DigestStore(redis, { prefix }).save({
     team: "T1",
@@ -110,6 +115,25 @@ describe("lens digest", () => {
     expect(stdout).toContain("== Questions for the retro");
     expect(stdout).toContain("== Lens of the period:");
     expect(stdout).toContain("Offline engine: patterns, themes and questions come from the lens catalogue");
+  });
+
+  it("lens feedback: votes per lens and for the synthesis; the digest shows those of its analyses", async () => {
+    const { code, stdout } = await lens(["feedback", "--since", "30d", "--json"]);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toEqual([
+      { id: "theory-of-constraints", name: "Theory of Constraints", up: 2, down: 0 },
+      { id: "synthesis", name: "Synthesis", up: 0, down: 1 },
+    ]);
+    expect((await lens(["feedback"])).stdout).toMatch(/Theory of Constraints\s+👍\s+2\s+👎\s+0/);
+    const digest = JSON.parse(
+      (await lens(["digest", "--since", "7d", "--channel", "C0RETRO", "--json"])).stdout,
+    ) as Digest;
+    expect(digest.feedback[0]).toEqual({
+      id: "theory-of-constraints",
+      name: "Theory of Constraints",
+      up: 2,
+      down: 0,
+    });
   });
 
   it("says what it expected, or that Redis is away", async () => {

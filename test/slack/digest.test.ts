@@ -259,10 +259,13 @@ describe("digest jobs", () => {
       "Add a circuit breaker to the payment client",
     ]);
 
+    // A 👍 on a card of an analysis in the period; one on a run outside it does not count.
+    await store.recordVote(a.runId, "theory-of-constraints", "U0VOTER", "up", "T0TEST");
     await job.promote();
     const id = digestId("T0TEST", RETRO, end);
     const posted = await waitFor(() => h.digests.getPosted(id), 10_000, "the digest to be posted");
     const digest = posted.digest;
+    expect(digest.feedback).toEqual([{ id: "theory-of-constraints", name: "Theory of Constraints", up: 1, down: 0 }]);
     expect(digest.period).toEqual({ start, end });
     expect(digest.analyses.map((x) => x.runId)).toEqual([a.runId, b.runId, c.runId]);
     expect(digest.analyses.map((x) => x.ref)).toEqual(["A1", "A2", "A3"]);
@@ -291,6 +294,7 @@ describe("digest jobs", () => {
     );
     expect(text).toContain("Theory of Constraints: 2 (↑ from 1)");
     expect(text).toContain("Proposed before and back again");
+    expect(text).toContain("*What people found useful:* Theory of Constraints 👍 1");
     expect(text).toContain("Offline engine: patterns, themes and questions come from the lens catalogue");
     expect(text).not.toContain("Not a source");
     expect(text).not.toContain("Next period");

@@ -163,6 +163,12 @@ export function digestMessages(digest: Digest, id: string): { main: SlackMessage
       ),
     ),
   ];
+  if (digest.feedback.length > 0) {
+    const votes = digest.feedback
+      .slice(0, top.lenses)
+      .map((t) => `${oneLine(t.name)}${t.up ? ` 👍 ${t.up}` : ""}${t.down ? ` 👎 ${t.down}` : ""}`);
+    blocks.push(context([truncate(`*What people found useful:* ${votes.join(" · ")}`, 600)]));
+  }
   const actions = [
     titled(
       "Proposed in more than one analysis",
