@@ -265,7 +265,9 @@ describe("digest jobs", () => {
     const id = digestId("T0TEST", RETRO, end);
     const posted = await waitFor(() => h.digests.getPosted(id), 10_000, "the digest to be posted");
     const digest = posted.digest;
-    expect(digest.feedback).toEqual([{ id: "theory-of-constraints", name: "Theory of Constraints", up: 1, down: 0 }]);
+    expect(digest.feedback).toEqual([
+      { id: "theory-of-constraints", name: "Theory of Constraints", up: 1, down: 0 },
+    ]);
     expect(digest.period).toEqual({ start, end });
     expect(digest.analyses.map((x) => x.runId)).toEqual([a.runId, b.runId, c.runId]);
     expect(digest.analyses.map((x) => x.ref)).toEqual(["A1", "A2", "A3"]);
