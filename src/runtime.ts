@@ -1,6 +1,7 @@
 import { WebClient } from "@slack/web-api";
 import { Cluster, Redis } from "ioredis";
 import { AnalyseThread } from "./app/analyse.js";
+import { HomeTab } from "./app/home.js";
 import { withGraph } from "./catalogue/graph.js";
 import { openCatalogue } from "./catalogue/snapshot.js";
 import { type Config, loadConfig, requireSlack } from "./config.js";
@@ -119,6 +120,7 @@ export async function start(
   const queue = createAnalysisQueue(redis, prefix);
   const digestQueue = createDigestQueue(redis, prefix);
   const digests = new DigestStore(redis, { prefix: config.redisPrefix });
+  const home = new HomeTab({ records: store, digests, library, logger });
   const closers: (() => Promise<unknown>)[] = [];
   let port: number | undefined;
   let shuttingDown = false;
@@ -148,6 +150,7 @@ export async function start(
       concurrency: config.concurrency,
       timeouts: config.timeouts,
       logger,
+      onDone: (job) => home.publish(client, job.teamId, job.userId),
     });
     const deps = { analyse, store, logger, shuttingDown: () => shuttingDown };
     const workerRedis = connectRedis(config.redisUrl, "worker");
@@ -191,6 +194,7 @@ export async function start(
       store,
       digest: { queue: digestQueue, store: digests },
       library,
+      home,
       catalogue,
       logger,
       maxProblemChars: config.maxProblemChars,

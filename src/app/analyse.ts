@@ -29,6 +29,8 @@ export interface AnalyseDeps {
   timeouts?: Partial<StepTimeouts>;
   logger: { info(o: object, msg?: string): void; error(o: object, msg?: string): void };
   sleep?: (ms: number) => Promise<void>;
+  /** Called once a run is done (e.g. to refresh the person's App Home); its failure is only logged. */
+  onDone?: (job: AnalysisJob) => Promise<void>;
 }
 
 /** One attempt at a job: who is running it, and the signal that stops it. */
@@ -127,6 +129,9 @@ export class AnalyseThread {
         },
         "analysis done",
       );
+      await this.#deps
+        .onDone?.(job)
+        .catch((err: unknown) => this.#deps.logger.error({ err, runId: job.runId }, "after-run hook failed"));
       return result;
     } catch (err) {
       // No stale post may race a retry or the error card.

@@ -183,7 +183,7 @@ function lensIdsOf(r: AnalysisRecord): string[] {
 
 function describe(r: AnalysisRecord, ref: string): DigestAnalysis {
   const s = r.synthesis;
-  const headline = s?.source === "model" ? s.reframe : plainHeadline(r);
+  const headline = headlineOf(r);
   const names = new Map((r.suggestion?.lenses ?? []).map((l) => [l.id, l.name]));
   return {
     ref,
@@ -196,6 +196,11 @@ function describe(r: AnalysisRecord, ref: string): DigestAnalysis {
     actions:
       s?.source === "model" ? [...s.actions.immediate, ...s.actions.short_term, ...s.actions.long_term] : [],
   };
+}
+
+/** One line for an analysis: the synthesis's reframe, or (offline runs have none) see `plainHeadline`. */
+export function headlineOf(r: AnalysisRecord): string {
+  return r.synthesis?.source === "model" ? r.synthesis.reframe : plainHeadline(r);
 }
 
 /**

@@ -11,6 +11,7 @@ import {
 } from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
 import type { Queue } from "bullmq";
+import type { HomeTab } from "../app/home.js";
 import type { Catalogue } from "../catalogue/catalogue.js";
 import type { Library } from "../catalogue/graph.js";
 import { SlackError } from "../errors.js";
@@ -22,6 +23,7 @@ import type { DigestStore } from "../store/digests.js";
 import type { AnalysisRecord, RecordStore } from "../store/records.js";
 import { FEEDBACK_ACTION, type FeedbackValue, type LensButtonValue, rootMessage } from "./blocks/cards.js";
 import { digestCommand, isDigestCommand, registerDigestActions } from "./listeners/digest.js";
+import { registerHome } from "./listeners/home.js";
 import { answerLibraryCommand, parseLibraryCommand, registerLibraryActions } from "./listeners/library.js";
 import { ThreadPublisher } from "./publisher.js";
 import { withRateLimit } from "./rate-limit.js";
@@ -46,6 +48,8 @@ export interface SlackAppOptions {
   digest: { queue: Queue; store: DigestStore };
   /** The catalogue with its index and graph, for the lens library commands (`/lens show` …). */
   library: Library;
+  /** App Home (published on `app_home_opened` and when the person browses there). */
+  home: HomeTab;
   /** Random numbers for `/lens random` (injected in tests); default Math.random. */
   random?: () => number;
   /** The longest problem text kept (characters); longer ones are cut in the middle, with a note. */
@@ -320,6 +324,7 @@ export function createSlackApp(options: SlackAppOptions): App {
     });
   });
 
+  registerHome(app, { home: options.home, logger });
   registerLibraryActions(app, {
     library: options.library,
     logger,

@@ -44,10 +44,19 @@ export class DigestStore {
   async save(config: DigestConfig): Promise<void> {
     const valid = DigestConfigSchema.parse(config);
     await this.#redis.set(this.#k.digest(valid.team, valid.channel), JSON.stringify(valid));
+    await this.#redis.sadd(this.#k.digestChannels(valid.team), valid.channel);
   }
 
   async remove(team: string, channel: string): Promise<void> {
     await this.#redis.del(this.#k.digest(team, channel));
+    await this.#redis.srem(this.#k.digestChannels(team), channel);
+  }
+
+  /** Every digest config of a team (for App Home), by channel id. */
+  async listForTeam(team: string): Promise<DigestConfig[]> {
+    const channels = (await this.#redis.smembers(this.#k.digestChannels(team))).sort();
+    const configs = await Promise.all(channels.map((c) => this.get(team, c)));
+    return configs.filter((c): c is DigestConfig => c !== undefined);
   }
 
   /** Remembers a posted digest (same id again: overwritten, e.g. when a retry edited it). */

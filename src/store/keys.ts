@@ -20,6 +20,10 @@ export function keys(prefix: string) {
     /** string: the run id of the latest analysis in a thread */
     thread: (team: string, channel: string, threadTs: string) =>
       `${prefix}:thread:${team}:${channel}:${threadTs}`,
+    /** sorted set: run ids a person asked for, by creation time (ms), for their App Home */
+    userRuns: (team: string, user: string) => `${prefix}:user:${team}:${user}:runs`,
+    /** set: the channels of a team with a digest config, for App Home */
+    digestChannels: (team: string) => `${prefix}:digests:${team}`,
     /** string: a channel's retro digest config (JSON, see `DigestConfig`) */
     digest: (team: string, channel: string) => `${prefix}:digest:${team}:${channel}`,
     /** sorted set: a team's feedback events (JSON `FeedbackEvent`) by time (ms), trimmed to the retention */

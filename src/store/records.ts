@@ -173,21 +173,37 @@ export class RecordStore {
         updatedAt: String(now),
       }),
     );
-    await this.#index(job.teamId, job.channel, job.threadTs, job.runId, job.requestedAt);
+    await this.#index(job.teamId, job.channel, job.threadTs, job.runId, job.requestedAt, job.userId);
     return created === 1;
   }
 
-  async #index(team: string | undefined, channel: string, threadTs: string, runId: string, at: number) {
-    const zset = this.#k.channelRuns(team ?? "-", channel);
-    await Promise.all([
-      this.#redis.set(this.#k.thread(team ?? "-", channel, threadTs), runId, "PX", this.#ttlMs),
+  async #index(
+    team: string | undefined,
+    channel: string,
+    threadTs: string,
+    runId: string,
+    at: number,
+    user: string,
+  ) {
+    const add = (zset: string) =>
       this.#redis
         .multi()
         .zadd(zset, at, runId)
         .zremrangebyscore(zset, "-inf", `(${this.#now() - this.#ttlMs}`)
         .pexpire(zset, this.#ttlMs)
-        .exec(),
+        .exec();
+    await Promise.all([
+      this.#redis.set(this.#k.thread(team ?? "-", channel, threadTs), runId, "PX", this.#ttlMs),
+      add(this.#k.channelRuns(team ?? "-", channel)),
+      add(this.#k.userRuns(team ?? "-", user)),
     ]);
+  }
+
+  /** The latest `limit` runs a person asked for, newest first; expired ones are skipped. */
+  async runsOfUser(user: string, limit: number, team?: string): Promise<AnalysisRecord[]> {
+    const ids = await this.#redis.zrevrange(this.#k.userRuns(team ?? "-", user), 0, limit - 1);
+    const records = await Promise.all(ids.map((id) => this.getRun(id)));
+    return records.filter((r): r is AnalysisRecord => r !== undefined);
   }
 
   async getRun(runId: string): Promise<AnalysisRecord | undefined> {

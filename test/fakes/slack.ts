@@ -119,6 +119,8 @@ interface Channel {
   botMember: boolean;
   /** A private channel: invisible to `conversations.info` unless the bot is a member. */
   isPrivate: boolean;
+  /** People in the channel (for `users.conversations`): those added, and anyone who posted. */
+  members: Set<string>;
   /** Kept in ts order (ts values are handed out increasingly). */
   messages: SlackMessage[];
   /** ts → message, so look-ups stay O(1) in long benchmark runs. */
@@ -183,6 +185,7 @@ export class FakeSlack {
     "conversations.history": (a) => this.#history(a),
     "conversations.info": (a) => this.#conversationInfo(a),
     "users.info": (a) => this.#usersInfo(a),
+    "users.conversations": (a) => this.#usersConversations(a),
     "views.publish": (a) => this.#viewsPublish(a),
     "views.open": (a) => this.#viewsOpen(a),
   };
@@ -300,16 +303,23 @@ export class FakeSlack {
   addChannel(
     id: string,
     name = id.toLowerCase(),
-    { botMember = true, isPrivate = false }: { botMember?: boolean; isPrivate?: boolean } = {},
+    {
+      botMember = true,
+      isPrivate = false,
+      members = [],
+    }: { botMember?: boolean; isPrivate?: boolean; members?: string[] } = {},
   ): void {
     const existing = this.#channels.get(id);
-    if (existing) Object.assign(existing, { botMember, isPrivate });
-    else
+    if (existing) {
+      Object.assign(existing, { botMember, isPrivate });
+      for (const m of members) existing.members.add(m);
+    } else
       this.#channels.set(id, {
         id,
         name,
         botMember,
         isPrivate,
+        members: new Set(members),
         messages: [],
         byTs: new Map(),
         replies: new Map(),
@@ -606,6 +616,19 @@ export class FakeSlack {
     };
   }
 
+  /** The channels a person is in, of the asked types (default public), that the bot can see. */
+  #usersConversations(a: Args): Answer {
+    const user = str(a.user);
+    const types = (str(a.types) ?? "public_channel").split(",");
+    const channels = [...this.#channels.values()]
+      .filter((ch) => user !== undefined && ch.members.has(user))
+      .filter((ch) =>
+        ch.isPrivate ? types.includes("private_channel") && ch.botMember : types.includes("public_channel"),
+      )
+      .map((ch) => ({ id: ch.id, name: ch.name, is_private: ch.isPrivate, is_channel: !ch.isPrivate }));
+    return { ok: true, channels, response_metadata: { next_cursor: "" } };
+  }
+
   #usersInfo(a: Args): Answer {
     const user = this.#users.get(str(a.user) ?? "");
     if (!user) return { ok: false, error: "user_not_found" };
@@ -696,6 +719,7 @@ export class FakeSlack {
   /** Stores a message with a fresh ts; as a reply of `root` when given (updating the root's reply stats). */
   #store(ch: Channel, message: SlackMessage, root: SlackMessage | undefined): SlackMessage {
     message.ts = this.#nextTs();
+    if (message.user && message.user !== this.bot.user_id) ch.members.add(message.user);
     if (root) {
       message.thread_ts = root.ts;
       if (root.user) message.parent_user_id = root.user;

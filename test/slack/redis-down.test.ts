@@ -1,6 +1,7 @@
 /** When Redis is unreachable, a person who types /lens still gets a clear answer, and nothing hangs. */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { HomeTab } from "../../src/app/home.js";
 import { createDigestQueue } from "../../src/queue/digest.js";
 import { createAnalysisQueue } from "../../src/queue/queue.js";
 import { createSlackApp } from "../../src/slack/app.js";
@@ -31,6 +32,12 @@ beforeAll(async () => {
     store: new RecordStore(redis),
     digest: { queue: digestQueue, store: new DigestStore(redis) },
     library: opened,
+    home: new HomeTab({
+      records: new RecordStore(redis),
+      digests: new DigestStore(redis),
+      library: opened,
+      logger: { info() {}, warn() {}, error() {} },
+    }),
     catalogue,
     logger: { info() {}, warn() {}, error() {} },
     enqueueTimeoutMs: 300,

@@ -11,6 +11,7 @@ import { WebClient } from "@slack/web-api";
 import type { Queue, Worker } from "bullmq";
 import { inject } from "vitest";
 import { AnalyseThread } from "../../src/app/analyse.js";
+import { HomeTab } from "../../src/app/home.js";
 import { libraryOf } from "../../src/catalogue/graph.js";
 import { loadCatalogue } from "../../src/catalogue/load.js";
 import { BUNDLED_LENSES_DIR } from "../../src/config.js";
@@ -137,6 +138,7 @@ export async function startHarness(
           catalogue,
         })
       : createOfflineEngine(opened);
+  const home = new HomeTab({ records: store, digests, library: opened, logger });
   const analyse = new AnalyseThread({
     client,
     store,
@@ -149,6 +151,7 @@ export async function startHarness(
     threadTokens: 6_000,
     concurrency: 4,
     logger,
+    onDone: (job) => home.publish(client, job.teamId, job.userId),
   });
   const deps = {
     analyse,
@@ -191,6 +194,7 @@ export async function startHarness(
     store,
     digest: { queue: digestQueue, store: digests },
     library: opened,
+    home,
     catalogue,
     logger,
   });

@@ -28,6 +28,8 @@ export async function seedRun(
     actions?: string[];
     threadTs?: string;
     status?: "done" | "failed";
+    /** Who asked (default U0ASKER). */
+    user?: string;
   },
 ): Promise<SeededRun> {
   const n = ++seq;
@@ -39,7 +41,7 @@ export async function seedRun(
     teamId: run.team ?? "T0TEST",
     channel: run.channel,
     threadTs,
-    userId: "U0ASKER",
+    userId: run.user ?? "U0ASKER",
     question: `${run.reframe} (the problem as typed)`,
     readThread: false,
     requestedAt: run.at,

@@ -74,7 +74,13 @@ export function blocksTextLength(blocks: readonly unknown[]): number {
  * uniqueness within the message, and that a message with blocks has a non-empty fallback `text`
  * (Slack uses it for notifications and accessibility and warns when it is missing).
  */
-export function checkBlockKitLimits(message: { text?: string; blocks?: unknown[] }): string[] {
+export function checkBlockKitLimits(
+  message: { text?: string; blocks?: unknown[] },
+  limits: { maxBlocks: number; textBudget: number } = {
+    maxBlocks: MAX_BLOCKS_PER_MESSAGE,
+    textBudget: MAX_MESSAGE_TEXT,
+  },
+): string[] {
   const problems: string[] = [];
   const { text, blocks } = message;
 
@@ -96,13 +102,13 @@ export function checkBlockKitLimits(message: { text?: string; blocks?: unknown[]
   if (blocks.length === 0 && (typeof text !== "string" || text.trim() === "")) {
     problems.push("message: has neither text nor blocks");
   }
-  if (blocks.length > MAX_BLOCKS_PER_MESSAGE) {
-    problems.push(`blocks: ${blocks.length} blocks; max ${MAX_BLOCKS_PER_MESSAGE}`);
+  if (blocks.length > limits.maxBlocks) {
+    problems.push(`blocks: ${blocks.length} blocks; max ${limits.maxBlocks}`);
   }
   const totalText = blocksTextLength(blocks);
-  if (totalText > MAX_MESSAGE_TEXT) {
+  if (totalText > limits.textBudget) {
     problems.push(
-      `blocks: ${totalText} chars of text in total; budget ${MAX_MESSAGE_TEXT} (msg_blocks_too_long)`,
+      `blocks: ${totalText} chars of text in total; budget ${limits.textBudget} (msg_blocks_too_long)`,
     );
   }
 
@@ -266,4 +272,18 @@ export function checkBlockKitLimits(message: { text?: string; blocks?: unknown[]
     }
   });
   return problems;
+}
+
+/** Blocks in one view (a Home tab or a modal). */
+export const MAX_VIEW_BLOCKS = 100;
+
+/**
+ * Every limit a view (Home tab, modal) breaks: the same per-block checks as messages, with
+ * Slack's 100 blocks per view and no cumulative text budget (that one is for messages).
+ */
+export function checkViewLimits(view: { blocks?: unknown[] }): string[] {
+  return checkBlockKitLimits(
+    { text: "view", ...(view.blocks && { blocks: view.blocks }) },
+    { maxBlocks: MAX_VIEW_BLOCKS, textBudget: Number.POSITIVE_INFINITY },
+  );
 }
