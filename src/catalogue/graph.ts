@@ -237,6 +237,33 @@ export class LensGraph {
     };
   }
 
+  /**
+   * The one lens that would widen an analysis with `lensIds` most: among the linked lenses that
+   * add what the analysis lacks (see `gaps`), the one the problem's text supports most (`fit`, a
+   * lens id → score from the index's ranking), with one line on why. Undefined when every linked
+   * lens is already used.
+   * @throws UnknownLensError for an unknown id.
+   */
+  widening(
+    lensIds: readonly string[],
+    fit: ReadonlyMap<string, number>,
+  ): { lens: Lens; because: string } | undefined {
+    const wider = this.gaps(lensIds, 8)
+      .widen.map((w, i) => ({ w, i, fit: fit.get(w.lens.id) ?? 0 }))
+      .sort((a, b) => b.fit - a.fit || a.i - b.i)[0]?.w;
+    if (!wider) return undefined;
+    const tension =
+      wider.lens.contrasts.find((c) => c.id === wider.via.id)?.tension ??
+      wider.via.contrasts.find((c) => c.id === wider.lens.id)?.tension;
+    return {
+      lens: wider.lens,
+      because:
+        wider.kind === "contrast"
+          ? `it argues with ${wider.via.name}: ${tension ?? wider.lens.summary}`
+          : `${wider.lens.summary}${wider.addsModes.length ? ` It adds ${wider.addsModes.map((m) => m.name.toLowerCase()).join(" and ")}.` : ""}`,
+    };
+  }
+
   /** Groups of lenses that cannot reach each other; one group when every lens is reachable. */
   components(): string[][] {
     return connectedComponents(this.#graph).map((c) => c.sort());

@@ -21,7 +21,13 @@ import { type AnalysisJob, dedupeKey, type Trigger } from "../queue/jobs.js";
 import { enqueueAnalysis } from "../queue/queue.js";
 import type { DigestStore } from "../store/digests.js";
 import type { AnalysisRecord, RecordStore } from "../store/records.js";
-import { FEEDBACK_ACTION, type FeedbackValue, type LensButtonValue, rootMessage } from "./blocks/cards.js";
+import {
+  FEEDBACK_ACTION,
+  type FeedbackValue,
+  type LensButtonValue,
+  rootMessage,
+  WIDEN_ACTION,
+} from "./blocks/cards.js";
 import { digestCommand, isDigestCommand, registerDigestActions } from "./listeners/digest.js";
 import { registerHome } from "./listeners/home.js";
 import { answerLibraryCommand, parseLibraryCommand, registerLibraryActions } from "./listeners/library.js";
@@ -497,6 +503,40 @@ export function createSlackApp(options: SlackAppOptions): App {
       { client, respond },
       queued
         ? `Applying *${lens.name}* to this thread; the synthesis will be refreshed after it.`
+        : `Sorry, my queue is not reachable right now (reference ${record.runId.slice(-8)}). Please try again in a minute.`,
+    );
+  });
+
+  // Widen the view: gap detection on the run's lenses, then the lens that widens it most is applied.
+  app.action<BlockAction<ButtonAction>>(WIDEN_ACTION, async ({ ack, body, action, client, respond }) => {
+    await ack();
+    if (!hasActor(body)) return;
+    const record = await authorised(body, action.value ?? "", client, respond);
+    if (!record) return;
+    const used = catalogue.keepKnown((record.suggestion?.lenses ?? []).map((l) => l.id));
+    const text = [record.problem?.text ?? record.job.question, record.problem?.context ?? ""].join("\n");
+    const fit = new Map(options.library.index.rank(text).lenses.map((r) => [r.lens.id, r.score]));
+    const wider = used.length > 0 ? options.library.graph.widening(used, fit) : undefined;
+    if (!wider) {
+      await tell(
+        { client, respond },
+        "Every lens linked to this analysis is already in it: there is nothing wider to add.",
+      );
+      return;
+    }
+    const queued = await followUp(
+      record,
+      "apply_lens",
+      dedupeKey("apply", `${record.runId}:${wider.lens.id}`),
+      {
+        lensIds: [wider.lens.id],
+        responseUrl: body.response_url,
+      },
+    );
+    await tell(
+      { client, respond },
+      queued
+        ? `Widening the view with *${wider.lens.name}*: ${wider.because} Its card comes next, then a refreshed synthesis.`
         : `Sorry, my queue is not reachable right now (reference ${record.runId.slice(-8)}). Please try again in a minute.`,
     );
   });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkBlockKitLimits } from "../../src/slack/blocks/limits.js";
 import { parseLibraryCommand } from "../../src/slack/listeners/library.js";
 import {
+  buttonClick,
   catalogue,
   type Harness,
   interaction,
@@ -172,5 +173,65 @@ describe("/lens library commands", () => {
     expect(cards).toContain("Pace Layering");
     const run = await h.store.runForThread("C0LIB", root.ts, "T0TEST");
     expect(run?.suggestion?.lenses.map((l) => l.id)).toEqual(["pace-layering"]);
+  });
+});
+
+describe("Widen the view", () => {
+  it("applies the lens that widens the analysis most: one more card, the synthesis refreshed", async () => {
+    await slashCommand(
+      h.url,
+      "Our dashboard API is stuck at 350 ms despite caching, indexes and pooling; we need 150 ms.",
+      {
+        channel_id: "C0WIDE",
+      },
+    );
+    const root = await waitFor(() => roots(h, "C0WIDE")[0], 5_000, "the root");
+    await waitForDone(h, "C0WIDE", root.ts);
+    const before = await h.store.runForThread("C0WIDE", root.ts, "T0TEST");
+    if (!before?.problem || !before.suggestion) throw new Error("the run has no problem or suggestion");
+    const used = before.suggestion.lenses.map((l) => l.id);
+    const fit = new Map(opened.index.rank(before.problem.text).lenses.map((r) => [r.lens.id, r.score]));
+    const expected = opened.graph.widening(used, fit)?.lens;
+    if (!expected) throw new Error("expected a lens to widen with");
+    const synthesis = h.slack
+      .thread("C0WIDE", root.ts)
+      .find(
+        (m) =>
+          (m.metadata as { event_payload?: { slot?: string } } | undefined)?.event_payload?.slot ===
+          "synthesis#0",
+      );
+    expect(JSON.stringify(synthesis?.blocks)).toContain("widen_view");
+
+    await buttonClick(h.url, {
+      actionId: "widen_view",
+      value: before.runId,
+      userId: "U0ASKER",
+      channel: "C0WIDE",
+      messageTs: synthesis?.ts ?? "",
+      threadTs: root.ts,
+      triggerId: "widen-1",
+    });
+    const told = await waitFor(
+      () => h.slack.responses().find((r) => r.id === "action-widen-1"),
+      5_000,
+      "the answer",
+    );
+    expect(told.body.text).toContain(`Widening the view with *${expected.name}*`);
+    const after = await waitFor(
+      async () => {
+        const r = await h.store.runForThread("C0WIDE", root.ts, "T0TEST");
+        return r?.status === "done" && r.synthesisOf?.includes(expected.id) ? r : undefined;
+      },
+      10_000,
+      "the widened run",
+    );
+    expect(after.suggestion?.lenses.map((l) => l.id)).toEqual([...used, expected.id]);
+    const thread = h.slack.thread("C0WIDE", root.ts);
+    const slots = thread.map(
+      (m) => (m.metadata as { event_payload?: { slot?: string } } | undefined)?.event_payload?.slot,
+    );
+    expect(slots).toContain(`lens:${expected.id}#0`);
+    expect(slots.filter((x) => x === "synthesis#0")).toHaveLength(1);
+    expect(thread.find((m) => m.ts === synthesis?.ts)?.edited).toBeDefined();
   });
 });

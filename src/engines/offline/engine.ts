@@ -237,24 +237,14 @@ export function createOfflineEngine({ catalogue, index, graph }: Library): Engin
         .slice(0, 3)
         .map((m) => ({ id: m.mode.id, name: m.mode.name }));
       // Of the linked lenses that widen the view, the one the text itself supports most.
-      const wider = graph
-        .gaps(used, 8)
-        .widen.map((w, i) => ({ w, i, fit: score.get(w.lens.id) ?? 0 }))
-        .sort((a, b) => b.fit - a.fit || a.i - b.i)[0]?.w;
+      const wider = graph.widening(used, score);
       const strongest = ordered[0] && catalogue.get(ordered[0].lens_id);
       return {
         source: "offline",
         look_first,
         missing_modes,
         ...(wider && {
-          widen: {
-            lens_id: wider.lens.id,
-            lens_name: wider.lens.name,
-            because:
-              wider.kind === "contrast"
-                ? `it argues with ${wider.via.name}: ${wider.lens.contrasts.find((c) => c.id === wider.via.id)?.tension ?? wider.via.contrasts.find((c) => c.id === wider.lens.id)?.tension ?? wider.lens.summary}`
-                : `${wider.lens.summary}${wider.addsModes.length ? ` It adds ${wider.addsModes.map((m) => m.name.toLowerCase()).join(" and ")}.` : ""}`,
-          },
+          widen: { lens_id: wider.lens.id, lens_name: wider.lens.name, because: wider.because },
         }),
         settle_first: strongest
           ? (questionsByFit(strongest, text)[0] ?? strongest.questions[0] ?? "")

@@ -133,6 +133,9 @@ export interface LensButtonValue {
   lensId: string;
 }
 
+/** `action_id` of the synthesis's "Widen the view" button (value: the run id). */
+export const WIDEN_ACTION = "widen_view";
+
 /** `action_id` of the native 👍/👎 on lens cards and the synthesis. */
 export const FEEDBACK_ACTION = "lens_feedback";
 
@@ -271,14 +274,20 @@ const CONSTRAINT_MARK: Record<"respected" | "at_risk" | "violated" | "unknown", 
  * check with a status emoji. Offline source: the lenses in the order to look at them (with the
  * evidence for each), the modes left out, the lens that widens the view and the one question to
  * settle first, with {@link OFFLINE_LABEL} on every message. `lensName` maps lens ids to display names.
- * With `runId`, the last message ends with the native 👍/👎 for the synthesis.
+ * With `runId`, the last message ends with a "Widen the view" button ({@link WIDEN_ACTION}, value
+ * the run id) and the native 👍/👎 for the synthesis.
  */
 export function synthesisCard(
   synthesis: Synthesis,
   lensName: (id: string) => string,
   runId?: string,
 ): SlackMessage[] {
-  const tail = runId ? [feedbackBlock(runId, "synthesis")] : [];
+  const tail: KnownBlock[] = runId
+    ? [
+        { type: "actions", elements: [button("🔭 Widen the view", WIDEN_ACTION, runId)] },
+        feedbackBlock(runId, "synthesis"),
+      ]
+    : [];
   if (synthesis.source === "offline") {
     const order = synthesis.look_first.map((l, i) => `${i + 1}. *${oneLine(l.lens_name)}*: ${s(l.because)}`);
     const more: string[] = [];
