@@ -52,6 +52,11 @@ const EnvSchema = z.object({
   LENSBOT_MODEL_RETRIES: number(2, 0, 10),
   /** Worker concurrency (jobs at once per worker process): jobs mostly wait on the model. */
   LENSBOT_WORKER_CONCURRENCY: number(32, 1, 256),
+  /**
+   * Progress as a streamed task plan (chat.startStream) where Slack allows it ("auto"), or always
+   * the edited status message ("off").
+   */
+  LENSBOT_STREAMING: z.enum(["auto", "off"]).default("auto"),
   /** The organisation's Messages API requests per minute; analyses start within it (0: no limit). */
   LENSBOT_MODEL_CALLS_PER_MINUTE: number(0, 0, 1_000_000),
   /** Per-step time limits (ms), sized well above a slow model's latency (a step may retry inside the SDK). */
@@ -99,6 +104,7 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
     recordTtlSeconds: env.LENSBOT_RECORD_TTL_DAYS * 86_400,
     workerConcurrency: env.LENSBOT_WORKER_CONCURRENCY,
     modelCallsPerMinute: env.LENSBOT_MODEL_CALLS_PER_MINUTE,
+    streaming: env.LENSBOT_STREAMING === "auto",
     timeouts: {
       suggest: env.LENSBOT_TIMEOUT_SUGGEST_MS,
       analyze: env.LENSBOT_TIMEOUT_ANALYZE_MS,

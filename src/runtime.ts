@@ -151,6 +151,7 @@ export async function start(
       timeouts: config.timeouts,
       logger,
       onDone: (job) => home.publish(client, job.teamId, job.userId),
+      streaming: config.streaming,
     });
     const deps = { analyse, store, logger, shuttingDown: () => shuttingDown };
     const workerRedis = connectRedis(config.redisUrl, "worker");
@@ -195,6 +196,7 @@ export async function start(
       digest: { queue: digestQueue, store: digests },
       library,
       home,
+      streaming: config.streaming,
       catalogue,
       logger,
       maxProblemChars: config.maxProblemChars,

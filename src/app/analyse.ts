@@ -29,6 +29,8 @@ export interface AnalyseDeps {
   timeouts?: Partial<StepTimeouts>;
   logger: { info(o: object, msg?: string): void; error(o: object, msg?: string): void };
   sleep?: (ms: number) => Promise<void>;
+  /** Show progress as a streamed task plan where Slack allows it (else the edited status message). */
+  streaming?: boolean;
   /** Called once a run is done (e.g. to refresh the person's App Home); its failure is only logged. */
   onDone?: (job: AnalysisJob) => Promise<void>;
 }
@@ -65,8 +67,11 @@ export class AnalyseThread {
 
   #publisher(job: AnalysisJob, owner: string): ThreadPublisher {
     const { client, store, catalogue, sleep } = this.#deps;
+    const stream = this.#deps.streaming
+      ? { userId: job.userId, ...(job.teamId && { teamId: job.teamId }) }
+      : undefined;
     return new ThreadPublisher(
-      { client, store, catalogue, owner, ...(sleep && { sleep }) },
+      { client, store, catalogue, owner, ...(sleep && { sleep }), ...(stream && { stream }) },
       { runId: job.runId, channel: job.channel, threadTs: job.threadTs },
     );
   }

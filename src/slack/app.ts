@@ -54,6 +54,8 @@ export interface SlackAppOptions {
   digest: { queue: Queue; store: DigestStore };
   /** The catalogue with its index and graph, for the lens library commands (`/lens show` …). */
   library: Library;
+  /** Show progress as a streamed task plan where Slack allows it (else the edited status message). */
+  streaming?: boolean;
   /** App Home (published on `app_home_opened` and when the person browses there). */
   home: HomeTab;
   /** Random numbers for `/lens random` (injected in tests); default Math.random. */
@@ -166,10 +168,22 @@ export function createSlackApp(options: SlackAppOptions): App {
     logLevel: LogLevel.WARN,
   });
 
-  const publisherFor = (client: WebClient, runId: string, channel: string, threadTs: string) =>
+  const publisherFor = (
+    client: WebClient,
+    run: { runId: string; channel: string; userId: string; teamId?: string },
+    threadTs: string,
+  ) =>
     new ThreadPublisher(
-      { client, store, catalogue, owner: `listener:${runId}` },
-      { runId, channel, threadTs },
+      {
+        client,
+        store,
+        catalogue,
+        owner: `listener:${run.runId}`,
+        ...(options.streaming && {
+          stream: { userId: run.userId, ...(run.teamId && { teamId: run.teamId }) },
+        }),
+      },
+      { runId: run.runId, channel: run.channel, threadTs },
     );
 
   /**
@@ -218,7 +232,7 @@ export function createSlackApp(options: SlackAppOptions): App {
     try {
       if (!(await withTimeout(store.claimTrigger(runId, TRIGGER_TTL_MS), enqueueTimeout, "Redis"))) return;
       const threadTs = run.threadTs ?? (await postRoot(client, run));
-      publisher = publisherFor(client, runId, run.channel, threadTs);
+      publisher = publisherFor(client, run, threadTs);
       await publisher.status(() => ({
         phase: "suggesting",
         lenses: [],

@@ -1,3 +1,4 @@
+import type { AnyChunk, TaskUpdateChunk } from "@slack/types";
 import { ErrorCode as SlackCode, type WebClient } from "@slack/web-api";
 import type { Catalogue } from "../catalogue/catalogue.js";
 import { LensbotError, SlackError } from "../errors.js";
@@ -13,6 +14,7 @@ import {
   statusMessage,
   synthesisCard,
 } from "./blocks/cards.js";
+import { sanitiseModelText, truncate } from "./mrkdwn.js";
 import { withRateLimit } from "./rate-limit.js";
 
 export interface PublisherDeps {
@@ -28,10 +30,38 @@ export interface PublisherDeps {
   sleep?: (ms: number) => Promise<void>;
   /** A claim older than this (ms) whose ts was never recorded is looked for in the thread, then taken over. Default 15 s. */
   staleClaimMs?: number;
+  /**
+   * Show progress as a streamed task plan (`chat.startStream`) to this person, where Slack allows
+   * it; absent, or refused by Slack, progress is the edited status message.
+   */
+  stream?: { userId: string; teamId?: string };
 }
 
 /** The `metadata.event_type` of every message lensbot posts into a run's thread. */
 export const SLOT_EVENT = "lensbot_slot";
+
+/** The title of a run's streamed plan, per phase. */
+const PLAN_TITLE: Record<StatusState["phase"], string> = {
+  suggesting: "Choosing thinking modes and lenses",
+  analysing: "Analysing through each lens",
+  synthesising: "Synthesising",
+  done: "Done",
+  failed: "Stopped",
+};
+
+const TASK_STATUS: Record<StatusState["lenses"][number]["status"], TaskUpdateChunk["status"]> = {
+  pending: "pending",
+  running: "in_progress",
+  done: "complete",
+  failed: "error",
+};
+
+/** The synthesis in a line, as the stream ends with it. */
+function synthesisLine(s: Synthesis): string {
+  return s.source === "model"
+    ? `Reframe: ${s.reframe}`
+    : `Look first at ${s.look_first.map((l) => l.lens_name).join(", ")}. Settle first: ${s.settle_first}`;
+}
 
 /** Pages of the thread read when looking for a message whose reply was lost. */
 const FIND_PAGES = 10;
@@ -79,10 +109,17 @@ export class ThreadPublisher {
   #statusPending = false;
   /** Lens ids of the run (kept from the suggestion), never offered again as "Apply". */
   #runLenses = new Set<string>();
+  /** True once this run's progress is (or must be) the ordinary status message, not a stream. */
+  #streamOff: boolean;
+  /** What this instance last streamed for each task id (and "plan" for the plan title). */
+  #sent = new Map<string, string>();
+  /** The synthesis in one line, streamed before the stream stops. */
+  #synthesisLine?: string;
 
   constructor(deps: PublisherDeps, run: RunTarget) {
     this.#deps = deps;
     this.#run = run;
+    this.#streamOff = !deps.stream || !run.threadTs;
   }
 
   /**
@@ -226,7 +263,7 @@ export class ThreadPublisher {
    */
   async status(change: (s: StatusState) => StatusState): Promise<void> {
     this.#status = change(this.#status);
-    await this.#enqueue(() => this.publish("status", statusMessage(this.#status)));
+    await this.#enqueue(() => this.#showStatus());
   }
 
   /**
@@ -243,7 +280,7 @@ export class ThreadPublisher {
     this.#statusPending = true;
     void this.#enqueue(() => {
       this.#statusPending = false;
-      return this.publish("status", statusMessage(this.#status));
+      return this.#showStatus();
     }).catch(() => {}); // surfaced by drain()
   }
 
@@ -369,9 +406,142 @@ export class ThreadPublisher {
       synthesis: (s) =>
         post(async () => {
           await this.synthesis(s);
+          this.#synthesisLine = synthesisLine(s);
           this.#statusLater((st) => ({ ...st, phase: "done" }));
         }),
     };
+  }
+
+  /**
+   * Shows the current status: in the run's stream while there is one (started here when the status
+   * slot is still free and Slack allows streaming), else as the edited status message. A stream
+   * that fails (refused, expired, stopped elsewhere) is stopped with what it has, and the run goes
+   * on with the edited message, on the same ts.
+   */
+  async #showStatus(): Promise<void> {
+    if (!this.#streamOff) {
+      try {
+        if (await this.#streamStatus()) return;
+      } catch {
+        this.#streamOff = true;
+        await this.#closeStream();
+      }
+    }
+    await this.publish("status", statusMessage(this.#status));
+  }
+
+  /** @returns false when this run's status is (or must become) an ordinary message. */
+  async #streamStatus(): Promise<boolean> {
+    const { store, client, owner } = this.#deps;
+    const { runId, channel, threadTs } = this.#run;
+    const state = await store.streamState(runId);
+    const ts = await store.messageTs(runId, "status#0");
+    if (state === "open" && ts) {
+      const chunks = this.#changedChunks();
+      if (chunks.length > 0) {
+        await this.#call("chat.appendStream", () => client.chat.appendStream({ channel, ts, chunks }));
+      }
+      await this.#finishIfOver(ts);
+      return true;
+    }
+    if (state !== undefined || ts) {
+      this.#streamOff = true;
+      return false;
+    }
+    const claim = await store.claimSlot(runId, "status#0", owner, this.#deps.staleClaimMs ?? 15_000);
+    if (claim.state !== "claimed") {
+      this.#streamOff = true;
+      return false;
+    }
+    const recipient = this.#deps.stream as { userId: string; teamId?: string };
+    let started: string | undefined;
+    try {
+      const res = await this.#call("chat.startStream", () =>
+        client.chat.startStream({
+          channel,
+          thread_ts: threadTs as string,
+          recipient_user_id: recipient.userId,
+          ...(recipient.teamId && { recipient_team_id: recipient.teamId }),
+          task_display_mode: "plan",
+          chunks: this.#changedChunks(),
+        }),
+      );
+      started = res.ts;
+    } catch {
+      // Streaming is not available here (plan, workspace, token): the ordinary message it is.
+    }
+    if (!started) {
+      this.#streamOff = true;
+      return false;
+    }
+    await store.saveMessageTs(runId, "status#0", started);
+    await store.setStreamState(runId, "open");
+    await this.#finishIfOver(started);
+    return true;
+  }
+
+  /** The plan title and the tasks whose status changed since this instance last streamed them. */
+  #changedChunks(): AnyChunk[] {
+    const out: AnyChunk[] = [];
+    const { phase, lenses, note } = this.#status;
+    const title = truncate(`${PLAN_TITLE[phase]}${note ? ` · ${note}` : ""}`, 200);
+    if (this.#sent.get("plan") !== title) {
+      out.push({ type: "plan_update", title });
+      this.#sent.set("plan", title);
+    }
+    const tasks: TaskUpdateChunk[] = lenses.map((l) => ({
+      type: "task_update",
+      id: `lens:${l.id}`,
+      title: truncate(l.name, 100),
+      status: TASK_STATUS[l.status],
+    }));
+    if (lenses.length > 0) {
+      tasks.push({
+        type: "task_update",
+        id: "synthesis",
+        title: "Synthesis",
+        status:
+          phase === "done"
+            ? "complete"
+            : phase === "synthesising"
+              ? "in_progress"
+              : phase === "failed"
+                ? "error"
+                : "pending",
+      });
+    }
+    for (const t of tasks) {
+      if (this.#sent.get(t.id) === t.status) continue;
+      this.#sent.set(t.id, t.status);
+      out.push(t);
+    }
+    return out;
+  }
+
+  /** When the run is over: streams the synthesis in a line (or the failure), then stops the stream once. */
+  async #finishIfOver(ts: string): Promise<void> {
+    const { phase, note } = this.#status;
+    if (phase !== "done" && phase !== "failed") return;
+    const last = phase === "done" ? this.#synthesisLine : note;
+    const final = statusMessage(this.#status)[0];
+    await this.#call("chat.stopStream", () =>
+      this.#deps.client.chat.stopStream({
+        channel: this.#run.channel,
+        ts,
+        ...(last && { chunks: [{ type: "markdown_text", text: `\n${sanitiseModelText(last)}` }] }),
+        ...(final && { blocks: final.blocks }),
+      }),
+    );
+    await this.#deps.store.setStreamState(this.#run.runId, "closed");
+    this.#streamOff = true;
+  }
+
+  /** Stops the run's stream after a failure, keeping what it shows; errors here are ignored. */
+  async #closeStream(): Promise<void> {
+    const { store, client } = this.#deps;
+    const ts = await store.messageTs(this.#run.runId, "status#0").catch(() => undefined);
+    if (ts) await client.chat.stopStream({ channel: this.#run.channel, ts }).catch(() => {});
+    await store.setStreamState(this.#run.runId, "closed").catch(() => {});
   }
 
   /** Marks the run failed in its status line. */

@@ -357,6 +357,23 @@ export class RecordStore {
       .exec();
   }
 
+  /**
+   * Whether the run's status slot is a streamed message (chat.startStream) still open for
+   * appends, or one that was stopped; undefined when it is an ordinary message or not posted.
+   */
+  async streamState(runId: string): Promise<"open" | "closed" | undefined> {
+    const v = await this.#redis.hget(this.#k.slots(runId), "stream");
+    return v === "open" || v === "closed" ? v : undefined;
+  }
+
+  async setStreamState(runId: string, state: "open" | "closed"): Promise<void> {
+    await this.#redis
+      .multi()
+      .hset(this.#k.slots(runId), "stream", state)
+      .pexpire(this.#k.slots(runId), this.#ttlMs)
+      .exec();
+  }
+
   /** The ts of the message posted in `slot` for this run, if any. */
   async messageTs(runId: string, slot: string): Promise<string | undefined> {
     const v = await this.#redis.hget(this.#k.slots(runId), slot);

@@ -55,7 +55,12 @@ export interface SlackMessage {
   reply_users_count?: number;
   latest_reply?: string;
   edited?: { user: string; ts: string };
+  /** A streamed message (chat.startStream): whether it is still open, and every chunk it got. */
+  stream?: { state: "open" | "stopped"; chunks: StreamChunk[] };
 }
+
+/** One chunk of a streamed message, as sent (markdown text, plan and task updates, blocks). */
+export type StreamChunk = { type: string; [key: string]: unknown };
 
 /** A user profile as `users.info` serves it. */
 export interface SlackUser {
@@ -181,6 +186,9 @@ export class FakeSlack {
     "chat.update": (a) => this.#update(a),
     "chat.postEphemeral": (a) => this.#postEphemeral(a),
     "chat.getPermalink": (a) => this.#getPermalink(a),
+    "chat.startStream": (a) => this.#startStream(a),
+    "chat.appendStream": (a) => this.#appendStream(a),
+    "chat.stopStream": (a) => this.#stopStream(a),
     "conversations.replies": (a) => this.#replies(a),
     "conversations.history": (a) => this.#history(a),
     "conversations.info": (a) => this.#conversationInfo(a),
@@ -528,6 +536,8 @@ export class FakeSlack {
     if (message.bot_id !== this.bot.bot_id && message.user !== this.bot.user_id) {
       return { ok: false, error: "cant_update_message" };
     }
+    // A stream is finished with chat.stopStream before it can be edited.
+    if (message.stream?.state === "open") return { ok: false, error: "cant_update_message" };
     const text = str(a.text);
     const tooBig = sizeError(text, Array.isArray(a.blocks) ? a.blocks : undefined);
     if (tooBig) return { ok: false, error: tooBig };
@@ -559,6 +569,75 @@ export class FakeSlack {
     if (blocks) e.blocks = blocks;
     this.#ephemerals.push(e);
     return { ok: true, message_ts: e.message_ts };
+  }
+
+  /**
+   * Starts a streamed reply. As in Slack: the bot must be in the conversation; outside a DM the
+   * recipient's user and team are required; chunks must be of a known type.
+   */
+  #startStream(a: Args): Answer {
+    const channel = str(a.channel);
+    if (!channel) return { ok: false, error: "channel_not_found" };
+    const ch = this.#channels.get(channel);
+    if (!ch) return { ok: false, error: "channel_not_found" };
+    if (!ch.botMember) return { ok: false, error: "not_in_channel" };
+    if (!channel.startsWith("D") && (!str(a.recipient_user_id) || !str(a.recipient_team_id))) {
+      return { ok: false, error: "invalid_arguments" };
+    }
+    const chunks = streamChunks(a);
+    if (!chunks) return { ok: false, error: "invalid_chunks" };
+    const threadTs = str(a.thread_ts);
+    let root: SlackMessage | undefined;
+    if (threadTs) {
+      root = ch.byTs.get(threadTs);
+      if (!root) return { ok: false, error: "thread_not_found" };
+    }
+    const message: SlackMessage = {
+      type: "message",
+      ts: "",
+      text: markdownOf(chunks),
+      user: this.bot.user_id,
+      bot_id: this.bot.bot_id,
+      app_id: this.bot.app_id,
+      team: this.bot.team_id,
+      stream: { state: "open", chunks },
+    };
+    const stored = this.#store(ch, message, root);
+    return { ok: true, channel, ts: stored.ts };
+  }
+
+  /** The open stream a call names, or the error Slack would give. */
+  #openStream(a: Args): SlackMessage | { error: string } {
+    const ch = this.#channels.get(str(a.channel) ?? "");
+    if (!ch) return { error: "channel_not_found" };
+    const message = this.#find(ch, str(a.ts) ?? "");
+    if (!message) return { error: "message_not_found" };
+    if (message.stream?.state !== "open") return { error: "message_not_in_streaming_state" };
+    return message;
+  }
+
+  #appendStream(a: Args): Answer {
+    const message = this.#openStream(a);
+    if ("error" in message) return { ok: false, error: message.error };
+    const chunks = streamChunks(a);
+    if (!chunks || chunks.length === 0) return { ok: false, error: "invalid_chunks" };
+    message.stream?.chunks.push(...chunks);
+    message.text += markdownOf(chunks);
+    return { ok: true, channel: str(a.channel), ts: message.ts };
+  }
+
+  #stopStream(a: Args): Answer {
+    const message = this.#openStream(a);
+    if ("error" in message) return { ok: false, error: message.error };
+    const chunks = streamChunks(a) ?? [];
+    if (message.stream) {
+      message.stream.chunks.push(...chunks);
+      message.stream.state = "stopped";
+    }
+    message.text += markdownOf(chunks);
+    if (Array.isArray(a.blocks)) message.blocks = a.blocks;
+    if (a.metadata !== undefined) message.metadata = a.metadata;
+    return { ok: true, channel: str(a.channel), ts: message.ts, message: structuredClone(message) };
   }
 
   #getPermalink(a: Args): Answer {
@@ -892,3 +971,24 @@ function sizeError(text: string | undefined, blocks: unknown[] | undefined): str
   walk(blocks);
   return total > 12_000 ? "msg_blocks_too_long" : undefined;
 }
+
+const CHUNK_TYPES = new Set(["markdown_text", "plan_update", "task_update", "blocks"]);
+const TASK_STATUSES = new Set(["pending", "in_progress", "complete", "error"]);
+
+/** The chunks of a stream call (`chunks`, or `markdown_text` as one chunk); undefined when malformed. */
+function streamChunks(a: Args): StreamChunk[] | undefined {
+  const out: StreamChunk[] = [];
+  if (typeof a.markdown_text === "string") out.push({ type: "markdown_text", text: a.markdown_text });
+  if (a.chunks === undefined) return out;
+  if (!Array.isArray(a.chunks)) return undefined;
+  for (const c of a.chunks) {
+    if (!isRecord(c) || typeof c.type !== "string" || !CHUNK_TYPES.has(c.type)) return undefined;
+    if (c.type === "task_update" && (typeof c.id !== "string" || !TASK_STATUSES.has(String(c.status))))
+      return undefined;
+    out.push(c as StreamChunk);
+  }
+  return out;
+}
+
+const markdownOf = (chunks: readonly StreamChunk[]) =>
+  chunks.map((c) => (c.type === "markdown_text" ? String(c.text ?? "") : "")).join("");

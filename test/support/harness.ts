@@ -89,6 +89,8 @@ export async function startHarness(
     limiter?: { max: number; duration: number };
     /** Another Redis than `REDIS_URL` (e.g. one the test restarts). */
     redisUrl?: string;
+    /** Progress as a streamed task plan where the fake allows it (default: the edited status message). */
+    streaming?: boolean;
   } = {},
 ): Promise<Harness> {
   const url = options.redisUrl ?? REDIS_URL;
@@ -152,6 +154,7 @@ export async function startHarness(
     concurrency: 4,
     logger,
     onDone: (job) => home.publish(client, job.teamId, job.userId),
+    streaming: options.streaming ?? false,
   });
   const deps = {
     analyse,
@@ -195,6 +198,7 @@ export async function startHarness(
     digest: { queue: digestQueue, store: digests },
     library: opened,
     home,
+    streaming: options.streaming ?? false,
     catalogue,
     logger,
   });
