@@ -71,7 +71,15 @@ export class AnalyseThread {
       ? { userId: job.userId, ...(job.teamId && { teamId: job.teamId }) }
       : undefined;
     return new ThreadPublisher(
-      { client, store, catalogue, owner, ...(sleep && { sleep }), ...(stream && { stream }) },
+      {
+        client,
+        store,
+        catalogue,
+        owner,
+        ...(sleep && { sleep }),
+        ...(stream && { stream }),
+        ...(job.assistantThread && { assistantThread: true }),
+      },
       { runId: job.runId, channel: job.channel, threadTs: job.threadTs },
     );
   }
@@ -146,6 +154,44 @@ export class AnalyseThread {
   }
 
   /**
+   * Answers a follow-up question asked in the thread of a finished run, through the lenses it
+   * applied (one engine call), as a reply in the thread. A run still without analyses gets a note
+   * to ask again once it has them.
+   * @throws what the engine or Slack throws (the job is retried).
+   */
+  async followUp(job: AnalysisJob, attempt: Attempt): Promise<void> {
+    const publisher = this.#publisher(job, attempt.owner);
+    const key = job.questionTs ?? String(job.requestedAt);
+    const record = await this.#deps.store.getRun(job.runId);
+    if (!record?.problem || record.analyses.length === 0) {
+      await publisher.publish(`followup:${key}`, [
+        {
+          text: "The analysis of this thread has not finished yet.",
+          blocks: [
+            {
+              type: "section",
+              text: {
+                type: "mrkdwn",
+                text: "The analysis of this thread has not finished yet: ask again once its cards are here.",
+              },
+            },
+          ],
+        },
+      ]);
+      return;
+    }
+    const answer = await this.#deps.engine.followUp(
+      { problem: record.problem, question: job.question, analyses: record.analyses },
+      { signal: attempt.signal },
+    );
+    await publisher.followUp(key, answer, job.question);
+    this.#deps.logger.info(
+      { runId: job.runId, team: job.teamId, channel: job.channel },
+      "follow-up answered",
+    );
+  }
+
+  /**
    * A sink that saves each result (awaited: a checkpoint exists before the run moves on) and
    * moves the state machine, then hands the result to `next` (the thread publisher).
    */
@@ -190,6 +236,15 @@ export class AnalyseThread {
    */
   async fail(job: AnalysisJob, err: unknown, owner: string): Promise<void> {
     const publisher = this.#publisher(job, owner);
+    if (job.trigger === "follow_up") {
+      // The run itself stays as it was; only this answer failed.
+      const key = job.questionTs ?? String(job.requestedAt);
+      const text = `Sorry, I could not answer that follow-up: ${userMessage(err)} (reference ${job.runId.slice(-8)})`;
+      await publisher.publish(`followup:${key}`, [
+        { text, blocks: [{ type: "section", text: { type: "mrkdwn", text } }] },
+      ]);
+      return;
+    }
     try {
       await publisher.error(job.runId, userMessage(err));
       await publisher.failed("See the message below.");

@@ -2,6 +2,7 @@ import type { Lens } from "../catalogue/schema.js";
 import type { Ranking } from "../catalogue/search.js";
 import type {
   CallUsage,
+  FollowUp,
   LensAnalysis,
   ModeSuggestion,
   Problem,
@@ -30,6 +31,14 @@ export interface AnalyzeRequest {
   runLenses: Lens[];
 }
 
+/** A follow-up question asked in a thread that already has an analysis. */
+export interface FollowUpRequest {
+  problem: Problem;
+  question: string;
+  /** The run's lens analyses, in its order. */
+  analyses: LensAnalysis[];
+}
+
 export interface SynthesizeRequest {
   problem: Problem;
   suggestion: ModeSuggestion;
@@ -47,6 +56,8 @@ export interface Engine {
   suggest(req: SuggestRequest, ctx: StepContext): Promise<ModeSuggestion>;
   analyze(req: AnalyzeRequest, ctx: StepContext): Promise<LensAnalysis>;
   synthesize(req: SynthesizeRequest, ctx: StepContext): Promise<Synthesis>;
+  /** Answers a follow-up question through the lenses a run already applied. */
+  followUp(req: FollowUpRequest, ctx: StepContext): Promise<FollowUp>;
   /** Across a period's analyses (retro digests): recurring patterns, systemic themes, questions. */
   retro(req: RetroRequest, ctx: StepContext): Promise<RetroSynthesis>;
 }

@@ -151,6 +151,26 @@ export type Synthesis =
       settle_first: string;
     };
 
+// ---------- follow-up: a question in a thread that already has an analysis ----------
+
+export const FollowUpOutput = z.object({
+  answer: text.describe("the answer to the follow-up question, in 2-5 sentences, grounded in the analyses"),
+  through: z
+    .array(z.object({ lens_id: z.string(), point: text }))
+    .min(1)
+    .max(4)
+    .describe("what each lens of the run that bears on the question says about it, by lens id"),
+});
+export type FollowUpOutput = z.infer<typeof FollowUpOutput>;
+
+export type FollowUp =
+  | ({ source: "model" } & FollowUpOutput)
+  | {
+      source: "offline";
+      /** For each lens of the run, its questions that share most words with the follow-up. */
+      through: { lens_id: string; lens_name: string; questions: string[] }[];
+    };
+
 // ---------- retro digest: across the analyses of a period ----------
 
 /** A point of the retro, citing the analyses it rests on by ref ("A1", "A2"…). */

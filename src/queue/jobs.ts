@@ -12,6 +12,7 @@ export const Trigger = z.enum([
   "direct_message",
   "apply_lens",
   "retry",
+  "follow_up",
 ]);
 export type Trigger = z.infer<typeof Trigger>;
 
@@ -41,6 +42,11 @@ export const AnalysisJobSchema = z.object({
    * how the person is told when the thread itself refuses lensbot's posts.
    */
   responseUrl: z.url().optional(),
+  /**
+   * The run lives in an agent DM thread (Slack's AI app surface): progress also shows as the
+   * thread's status (`assistant.threads.setStatus`), naming the step and lens.
+   */
+  assistantThread: z.boolean().optional(),
   /** When the trigger arrived, ms since the epoch. */
   requestedAt: z.number().int().nonnegative(),
 });

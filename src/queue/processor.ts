@@ -59,10 +59,12 @@ export function createProcessor(deps: ProcessorDeps) {
       lockMs / 3,
     );
     try {
-      const result = await deps.analyse.run(payload, {
-        owner,
-        signal: signal ?? new AbortController().signal,
-      });
+      const attempt = { owner, signal: signal ?? new AbortController().signal };
+      if (payload.trigger === "follow_up") {
+        await deps.analyse.followUp(payload, attempt);
+        return { runId: payload.runId, lenses: [] };
+      }
+      const result = await deps.analyse.run(payload, attempt);
       return { runId: payload.runId, lenses: result.analyses.map((a) => a.lens_id) };
     } catch (err) {
       if (err instanceof CancelledError && deps.shuttingDown?.()) {

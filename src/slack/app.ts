@@ -28,6 +28,7 @@ import {
   rootMessage,
   WIDEN_ACTION,
 } from "./blocks/cards.js";
+import { createAssistant } from "./listeners/assistant.js";
 import { digestCommand, isDigestCommand, registerDigestActions } from "./listeners/digest.js";
 import { registerHome } from "./listeners/home.js";
 import { answerLibraryCommand, parseLibraryCommand, registerLibraryActions } from "./listeners/library.js";
@@ -345,6 +346,18 @@ export function createSlackApp(options: SlackAppOptions): App {
   });
 
   registerHome(app, { home: options.home, logger });
+  app.assistant(
+    createAssistant({
+      store,
+      library: options.library,
+      logger,
+      random: options.random ?? Math.random,
+      now,
+      maxProblemChars: maxChars,
+      startRun: (client, run) => startRun(client, undefined, run),
+      followUp: (record, jobId, change) => followUp(record, "follow_up", jobId, change),
+    }),
+  );
   registerLibraryActions(app, {
     library: options.library,
     logger,

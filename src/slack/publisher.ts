@@ -3,10 +3,11 @@ import { ErrorCode as SlackCode, type WebClient } from "@slack/web-api";
 import type { Catalogue } from "../catalogue/catalogue.js";
 import { LensbotError, SlackError } from "../errors.js";
 import type { Sink } from "../pipeline/ports.js";
-import type { LensAnalysis, ModeSuggestion, Synthesis } from "../pipeline/schemas.js";
+import type { FollowUp, LensAnalysis, ModeSuggestion, Synthesis } from "../pipeline/schemas.js";
 import type { RecordStore } from "../store/records.js";
 import {
   errorCard,
+  followUpCard,
   lensCard,
   modeCard,
   type SlackMessage,
@@ -35,6 +36,11 @@ export interface PublisherDeps {
    * it; absent, or refused by Slack, progress is the edited status message.
    */
   stream?: { userId: string; teamId?: string };
+  /**
+   * The run is in an agent DM thread: its progress is also set as the thread's status
+   * (`assistant.threads.setStatus`), naming the step and the lenses at work.
+   */
+  assistantThread?: boolean;
 }
 
 /** The `metadata.event_type` of every message lensbot posts into a run's thread. */
@@ -55,6 +61,24 @@ const TASK_STATUS: Record<StatusState["lenses"][number]["status"], TaskUpdateChu
   done: "complete",
   failed: "error",
 };
+
+/** The agent thread's status for a run's state ("" clears it when the run is over). */
+function assistantStatus(state: StatusState): string {
+  switch (state.phase) {
+    case "suggesting":
+      return "is choosing thinking modes and lenses…";
+    case "analysing": {
+      const running = state.lenses.filter((l) => l.status === "running").map((l) => l.name);
+      return running.length > 0
+        ? truncate(`is looking through ${running.join(" and ")}…`, 200)
+        : "is analysing through each lens…";
+    }
+    case "synthesising":
+      return "is writing the synthesis…";
+    default:
+      return "";
+  }
+}
 
 /** The synthesis in a line, as the stream ends with it. */
 function synthesisLine(s: Synthesis): string {
@@ -342,6 +366,14 @@ export class ThreadPublisher {
     );
   }
 
+  /** Posts the answer to a follow-up question (slot `followup:<key>`, so a retry edits it). */
+  async followUp(key: string, answer: FollowUp, question: string): Promise<void> {
+    await this.publish(
+      `followup:${key}`,
+      followUpCard(answer, question, (id) => this.#lensName(id)),
+    );
+  }
+
   async error(referenceId: string, message: string): Promise<void> {
     await this.publish("error", errorCard({ referenceId, message }));
   }
@@ -419,6 +451,17 @@ export class ThreadPublisher {
    * on with the edited message, on the same ts.
    */
   async #showStatus(): Promise<void> {
+    if (this.#deps.assistantThread && this.#run.threadTs) {
+      const threadTs = this.#run.threadTs;
+      // Best effort: the thread's status is a courtesy; the status message or stream carries the same.
+      await this.#deps.client.assistant.threads
+        .setStatus({
+          channel_id: this.#run.channel,
+          thread_ts: threadTs,
+          status: assistantStatus(this.#status),
+        })
+        .catch(() => {});
+    }
     if (!this.#streamOff) {
       try {
         if (await this.#streamStatus()) return;

@@ -70,6 +70,7 @@ const STEPS: Record<string, string> = {
   judge_lens_analysis: "judge",
   synthesize_solution: "synthesize",
   retro_digest: "retro",
+  follow_up: "followup",
 };
 
 /**

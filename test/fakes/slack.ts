@@ -196,6 +196,9 @@ export class FakeSlack {
     "users.conversations": (a) => this.#usersConversations(a),
     "views.publish": (a) => this.#viewsPublish(a),
     "views.open": (a) => this.#viewsOpen(a),
+    "assistant.threads.setStatus": (a) => this.#assistantThread(a, "status"),
+    "assistant.threads.setSuggestedPrompts": (a) => this.#assistantThread(a, "prompts"),
+    "assistant.threads.setTitle": (a) => this.#assistantThread(a, "title"),
   };
 
   private constructor(options: FakeSlackOptions) {
@@ -712,6 +715,29 @@ export class FakeSlack {
     const user = this.#users.get(str(a.user) ?? "");
     if (!user) return { ok: false, error: "user_not_found" };
     return { ok: true, user: structuredClone(user) };
+  }
+
+  /**
+   * The agent-thread methods: the thread must be in a DM the bot has, and each takes its field
+   * (`status` may be empty, which clears it; 1-4 suggested prompts of `{title, message}`; a title).
+   */
+  #assistantThread(a: Args, field: "status" | "prompts" | "title"): Answer {
+    const channel = str(a.channel_id);
+    const threadTs = str(a.thread_ts);
+    if (!channel?.startsWith("D") || !threadTs) return { ok: false, error: "invalid_arguments" };
+    if (!this.#channels.get(channel)) return { ok: false, error: "channel_not_found" };
+    if (field === "status" && typeof a.status !== "string") return { ok: false, error: "invalid_arguments" };
+    if (field === "title" && !str(a.title)) return { ok: false, error: "invalid_arguments" };
+    if (field === "prompts") {
+      const prompts = a.prompts;
+      const valid =
+        Array.isArray(prompts) &&
+        prompts.length >= 1 &&
+        prompts.length <= 4 &&
+        prompts.every((p) => isRecord(p) && typeof p.title === "string" && typeof p.message === "string");
+      if (!valid) return { ok: false, error: "invalid_arguments" };
+    }
+    return { ok: true };
   }
 
   /**

@@ -5,11 +5,14 @@ import type { Lens } from "../../catalogue/schema.js";
 import type {
   AnalyzeRequest,
   Engine,
+  FollowUpRequest,
   StepContext,
   SuggestRequest,
   SynthesizeRequest,
 } from "../../pipeline/ports.js";
 import {
+  type FollowUp,
+  FollowUpOutput,
   JudgeOutput,
   type LensAnalysis,
   LensAnalysisOutput,
@@ -296,6 +299,44 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
     return { source: "model", ...data };
   }
 
+  async function followUp(
+    { problem, question, analyses }: FollowUpRequest,
+    { signal, recordUsage }: StepContext,
+  ): Promise<FollowUp> {
+    const runLenses = analyses.map((a) => catalogue.require(a.lens_id));
+    const ids = new Set(runLenses.map((l) => l.id));
+    const schema = FollowUpOutput.superRefine((data, ctx) => {
+      data.through.forEach((t, n) => {
+        if (!ids.has(t.lens_id))
+          ctx.addIssue({
+            code: "custom",
+            path: ["through", n, "lens_id"],
+            message: `use only ${[...ids].join(", ")}`,
+          });
+      });
+    });
+    const { data } = await callStructured(client, {
+      step: "follow_up",
+      model: models.synthesize,
+      maxTokens,
+      signal,
+      gate,
+      recordUsage,
+      schema,
+      system,
+      messages: [
+        {
+          role: "user",
+          content: [
+            ...runContext(problem, runLenses, false),
+            { type: "text", text: prompts.followUpTask(question, analyses) },
+          ],
+        },
+      ],
+    });
+    return { source: "model", ...data };
+  }
+
   async function retro(req: RetroRequest, { signal, recordUsage }: StepContext): Promise<RetroSynthesis> {
     const refs = new Set(req.analyses.map((a) => a.ref));
     const schema = RetroOutput.superRefine((data, ctx) => {
@@ -329,5 +370,5 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
     return { source: "model", ...data };
   }
 
-  return { name: "claude", suggest, analyze, synthesize, retro };
+  return { name: "claude", suggest, analyze, synthesize, followUp, retro };
 }

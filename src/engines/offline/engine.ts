@@ -3,8 +3,15 @@ import type { LensGraph, Library } from "../../catalogue/graph.js";
 import type { Lens } from "../../catalogue/schema.js";
 import type { RankedLens, Ranking } from "../../catalogue/search.js";
 import { analyse } from "../../catalogue/text.js";
-import type { AnalyzeRequest, Engine, SuggestRequest, SynthesizeRequest } from "../../pipeline/ports.js";
 import type {
+  AnalyzeRequest,
+  Engine,
+  FollowUpRequest,
+  SuggestRequest,
+  SynthesizeRequest,
+} from "../../pipeline/ports.js";
+import type {
+  FollowUp,
   LensAnalysis,
   ModeSuggestion,
   Problem,
@@ -249,6 +256,24 @@ export function createOfflineEngine({ catalogue, index, graph }: Library): Engin
         settle_first: strongest
           ? (questionsByFit(strongest, text)[0] ?? strongest.questions[0] ?? "")
           : "What would you need to see to know this problem is solved?",
+      };
+    },
+
+    async followUp({ question, analyses }: FollowUpRequest): Promise<FollowUp> {
+      return {
+        source: "offline",
+        through: analyses.flatMap((a) => {
+          const lens = catalogue.get(a.lens_id);
+          return lens
+            ? [
+                {
+                  lens_id: lens.id,
+                  lens_name: lens.name,
+                  questions: questionsByFit(lens, question).slice(0, 2),
+                },
+              ]
+            : [];
+        }),
       };
     },
 

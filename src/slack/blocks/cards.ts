@@ -13,6 +13,7 @@
  */
 import type { ActionsBlock, Button, KnownBlock } from "@slack/types";
 import {
+  type FollowUp,
   type LensAnalysis,
   type ModeSuggestion,
   OFFLINE_LABEL,
@@ -357,6 +358,45 @@ export function synthesisCard(
     head: [header("Synthesis")],
     body,
     tail,
+  });
+}
+
+// ---------- follow-up ----------
+
+/**
+ * The answer to a follow-up question asked in a thread after its analysis. Model source: the
+ * answer, then what each lens of the run says about it. Offline source: for each lens of the run,
+ * its questions that bear on the follow-up, with {@link OFFLINE_LABEL}.
+ */
+export function followUpCard(
+  answer: FollowUp,
+  question: string,
+  lensName: (id: string) => string,
+): SlackMessage[] {
+  const asked = `_You asked:_ ${truncate(oneLine(question), 300)}`;
+  if (answer.source === "offline") {
+    return paginate({
+      title: "Follow-up",
+      fallback: fallback(
+        `Follow-up: questions from ${answer.through.map((t) => oneLine(t.lens_name)).join(", ")}`,
+      ),
+      head: [header("Follow-up"), context([asked])],
+      body: answer.through.map((t) =>
+        sections(`*${oneLine(t.lens_name)}* would ask:\n${bullets(t.questions)}`),
+      ),
+      everyPage: [context([`_${OFFLINE_LABEL}_`])],
+    });
+  }
+  return paginate({
+    title: "Follow-up",
+    fallback: fallback(`Follow-up: ${oneLine(answer.answer)}`),
+    head: [header("Follow-up"), context([asked])],
+    body: [
+      sections(s(answer.answer)),
+      sections(
+        `*Through the lenses*\n${answer.through.map((t) => `• _${oneLine(lensName(t.lens_id))}_: ${s(t.point)}`).join("\n")}`,
+      ),
+    ],
   });
 }
 

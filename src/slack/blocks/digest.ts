@@ -115,7 +115,7 @@ const beyond = (n: number, top: number) => Math.max(0, n - top);
  */
 export function digestMessages(digest: Digest, id: string): { main: SlackMessage; more: SlackMessage[] } {
   const title = `🔁 Retro digest · ${periodLabel(digest)}`;
-  const sources = digest.sources.map(channelRef).join(", ");
+  const sources = digest.sources.length > 0 ? digest.sources.map(channelRef).join(", ") : "your threads";
   const n = digest.analyses.length;
   const meta = [
     `${n} ${n === 1 ? "analysis" : "analyses"} from ${sources}`,
