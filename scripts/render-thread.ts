@@ -139,6 +139,7 @@ try {
     y += height;
   }
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${y + 16}" viewBox="0 0 ${WIDTH} ${y + 16}" font-family="Lato, 'Helvetica Neue', Arial, sans-serif">
+<title>A lensbot thread in #eng: the problem, the status, the thinking modes and lenses, one card per lens, and the synthesis</title>
 <rect width="100%" height="100%" fill="#ffffff"/>
 <rect width="100%" height="44" fill="#f8f8f8"/>
 <text x="24" y="28" font-size="15" font-weight="700">Thread</text>
