@@ -362,16 +362,17 @@ export function createSlackApp(options: SlackAppOptions): App {
     library: options.library,
     logger,
     maxProblemChars: maxChars,
-    startRun: ({ teamId, channel, userId, question, lensId, triggerId }) =>
+    startRun: ({ teamId, channel, userId, question, lensId, triggerId, threadTs }) =>
       startRun(app.client, undefined, {
         runId: dedupeKey("apply-modal", triggerId),
-        trigger: "slash_command",
+        trigger: threadTs ? "message_shortcut" : "slash_command",
         ...(teamId && { teamId }),
         channel,
         userId,
         ...capped(question),
         lensIds: [lensId],
-        readThread: false,
+        readThread: Boolean(threadTs),
+        ...(threadTs && { threadTs }),
       }),
   });
 

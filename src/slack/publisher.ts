@@ -459,6 +459,13 @@ export class ThreadPublisher {
           channel_id: this.#run.channel,
           thread_ts: threadTs,
           status: assistantStatus(this.#status),
+          // Slack rotates these while the status shows: one per lens at work.
+          ...(this.#status.phase === "analysing" && {
+            loading_messages: this.#status.lenses
+              .filter((l) => l.status === "running")
+              .slice(0, 10)
+              .map((l) => truncate(`Looking through ${l.name}…`, 100)),
+          }),
         })
         .catch(() => {});
     }

@@ -194,6 +194,7 @@ export class FakeSlack {
     "conversations.info": (a) => this.#conversationInfo(a),
     "users.info": (a) => this.#usersInfo(a),
     "users.conversations": (a) => this.#usersConversations(a),
+    "conversations.members": (a) => this.#conversationMembers(a),
     "views.publish": (a) => this.#viewsPublish(a),
     "views.open": (a) => this.#viewsOpen(a),
     "assistant.threads.setStatus": (a) => this.#assistantThread(a, "status"),
@@ -696,6 +697,14 @@ export class FakeSlack {
         is_member: ch.botMember,
       },
     };
+  }
+
+  /** The people in a conversation lensbot is in (one page: the fake's channels are small). */
+  #conversationMembers(a: Args): Answer {
+    const ch = this.#channels.get(str(a.channel) ?? "");
+    if (!ch || (ch.isPrivate && !ch.botMember)) return { ok: false, error: "channel_not_found" };
+    if (!ch.botMember) return { ok: false, error: "not_in_channel" };
+    return { ok: true, members: [...ch.members], response_metadata: { next_cursor: "" } };
   }
 
   /** The channels a person is in, of the asked types (default public), that the bot can see. */

@@ -104,6 +104,11 @@ describe("agent DM", () => {
       seen.some((st) => lensNames.some((n) => st.startsWith("is looking through") && st.includes(n))),
     ).toBe(true);
     expect(seen).toContain("is writing the synthesis…");
+    const loading = h.slack
+      .calls("assistant.threads.setStatus")
+      .filter((c) => c.args.thread_ts === threadTs)
+      .flatMap((c) => (c.args.loading_messages as string[] | undefined) ?? []);
+    expect(loading.some((m) => lensNames.some((n) => m === `Looking through ${n}…`))).toBe(true);
     expect(seen.at(-1)).toBe("");
 
     const before = h.slack.thread(DM, threadTs).length;

@@ -121,7 +121,7 @@ describe("/lens library commands", () => {
     }
   });
 
-  it("Apply to a problem…: a modal, then a run with exactly that lens", async () => {
+  it("Apply to a thread… with a problem typed in: a modal, then a run with exactly that lens", async () => {
     const trigger = nextTriggerId();
     await interaction(h.url, {
       type: "block_actions",
@@ -173,6 +173,82 @@ describe("/lens library commands", () => {
     expect(cards).toContain("Pace Layering");
     const run = await h.store.runForThread("C0LIB", root.ts, "T0TEST");
     expect(run?.suggestion?.lenses.map((l) => l.id)).toEqual(["pace-layering"]);
+  });
+});
+
+describe("Apply to a thread…", () => {
+  /** Opens the modal from a library answer in `channel` and returns it as Slack would send it back. */
+  async function openModal(channel: string) {
+    const before = h.slack.modals().length;
+    await interaction(h.url, {
+      type: "block_actions",
+      trigger_id: nextTriggerId(),
+      user: { id: "U0ASKER", name: "asker" },
+      channel: { id: channel, name: "c" },
+      team: { id: "T0TEST", domain: "test" },
+      container: { type: "message", is_ephemeral: true },
+      actions: [
+        { type: "button", action_id: "library_apply", block_id: "b", value: "five-whys", action_ts: "1" },
+      ],
+      token: "legacy",
+      api_app_id: "A0LENSBOT",
+      response_url: h.slack.responseUrl(`apply-${nextTriggerId()}`),
+    });
+    return waitFor(() => h.slack.modals()[before], 5_000, "the modal");
+  }
+  const submit = (modal: Record<string, unknown>, link: string) =>
+    interaction(h.url, {
+      type: "view_submission",
+      team: { id: "T0TEST", domain: "test" },
+      user: { id: "U0ASKER", name: "asker" },
+      api_app_id: "A0LENSBOT",
+      token: "legacy",
+      trigger_id: nextTriggerId(),
+      view: {
+        ...modal,
+        state: {
+          values: {
+            thread: { link: { type: "url_text_input", value: link } },
+            problem: { text: { type: "plain_text_input", value: null } },
+          },
+        },
+        hash: "1",
+      },
+    });
+
+  it("applies the lens to the thread a link names, read like the shortcut reads one", async () => {
+    h.slack.addChannel("C0INCD", "incident", { members: ["U0ASKER"] });
+    const { thread_ts } = h.slack.seedThread("C0INCD", [
+      { user: "U0ASKER", text: "Checkout fails for a third of users since 14:05." },
+      { user: "U0ASKER", text: "We restarted the pods twice; it comes back every time." },
+    ]);
+    const modal = await openModal("C0LIB");
+    const res = await submit(
+      modal,
+      `https://fake-workspace.slack.com/archives/C0INCD/p${thread_ts.replace(".", "")}`,
+    );
+    expect(res.status).toBe(200);
+    await waitForDone(h, "C0INCD", thread_ts);
+    const run = await h.store.runForThread("C0INCD", thread_ts, "T0TEST");
+    expect(run?.suggestion?.lenses.map((l) => l.id)).toEqual(["five-whys"]);
+    expect(run?.problem?.context).toContain("We restarted the pods twice");
+  });
+
+  it("refuses a link to a conversation the person is not in, and a link that is not Slack's", async () => {
+    h.slack.addChannel("C0SECRET2", "secret", { members: ["U0OTHER"] });
+    const { thread_ts } = h.slack.seedThread("C0SECRET2", [{ user: "U0OTHER", text: "private matters" }]);
+    const modal = await openModal("C0LIB");
+    const outsider = await submit(
+      modal,
+      `https://fake-workspace.slack.com/archives/C0SECRET2/p${thread_ts.replace(".", "")}`,
+    );
+    expect(JSON.parse(outsider.text)).toEqual({
+      response_action: "errors",
+      errors: { thread: "I can only apply lenses to threads in conversations both you and I are in." },
+    });
+    const foreign = await submit(modal, "https://evil.example/archives/C0SECRET2/p1700000000000100");
+    expect(JSON.parse(foreign.text).errors.thread).toContain("not a link to a Slack message");
+    expect(await h.store.runForThread("C0SECRET2", thread_ts, "T0TEST")).toBeUndefined();
   });
 });
 

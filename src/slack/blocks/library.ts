@@ -20,13 +20,13 @@ import {
   sections,
 } from "./parts.js";
 
-/** Action id of the "Apply to a problem…" button on a lens; its value is the lens id. */
-export const APPLY_LENS_TO_PROBLEM = "library_apply";
+/** Action id of the "Apply to a thread…" button on a lens; its value is the lens id. */
+export const APPLY_LENS_TO_THREAD = "library_apply";
 
 const applyButton = (lens: Lens): KnownBlock => ({
   type: "actions",
   elements: [
-    button("Apply to a problem…", APPLY_LENS_TO_PROBLEM, lens.id.slice(0, MAX_BUTTON_VALUE), "primary"),
+    button("Apply to a thread…", APPLY_LENS_TO_THREAD, lens.id.slice(0, MAX_BUTTON_VALUE), "primary"),
   ],
 });
 

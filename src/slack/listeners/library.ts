@@ -1,9 +1,10 @@
 import type { App, BlockAction, ButtonAction, ViewSubmitAction } from "@slack/bolt";
+import type { WebClient } from "@slack/web-api";
 import type { Library } from "../../catalogue/graph.js";
 import type { Lens } from "../../catalogue/schema.js";
 import type { LogSink } from "../../logger.js";
 import {
-  APPLY_LENS_TO_PROBLEM,
+  APPLY_LENS_TO_THREAD,
   contrastMessage,
   helpMessage,
   journeyMessage,
@@ -101,7 +102,7 @@ export function answerLibraryCommand(
   }
 }
 
-/** `callback_id` of the modal that asks for a problem to apply one lens to. */
+/** `callback_id` of the modal that asks for a thread or a problem to apply one lens to. */
 export const APPLY_MODAL = "library_apply_modal";
 
 /** What the apply modal remembers between opening and submission. */
@@ -111,9 +112,11 @@ interface ApplyMetadata {
 }
 
 /**
- * "Apply to a problem…" on a library answer: opens a modal asking for the problem, then starts a
- * run with that one lens in the channel where the button was clicked, through `startRun` (the same
- * path as `/lens`). The lens id is checked against the catalogue at both ends.
+ * "Apply to a thread…" on a library answer: opens a modal asking for a thread's link or a problem,
+ * then starts a run with that one lens, through `startRun` (the same path as `/lens` and the
+ * message shortcut): on the thread, when the person and lensbot are both in its conversation, or
+ * on the problem, in the channel where the button was clicked. The lens id is checked against the
+ * catalogue at both ends.
  */
 export function registerLibraryActions(
   app: App,
@@ -121,6 +124,10 @@ export function registerLibraryActions(
     library: Library;
     logger: LogSink;
     maxProblemChars: number;
+    /**
+     * Starts a run with one lens: on a typed problem in the channel where the button was clicked,
+     * or on an existing thread (`threadTs`, read like the message shortcut reads one).
+     */
     startRun: (run: {
       teamId?: string;
       channel: string;
@@ -128,12 +135,13 @@ export function registerLibraryActions(
       question: string;
       lensId: string;
       triggerId: string;
+      threadTs?: string;
     }) => Promise<void>;
   },
 ): void {
   const { catalogue } = deps.library;
   app.action<BlockAction<ButtonAction>>(
-    APPLY_LENS_TO_PROBLEM,
+    APPLY_LENS_TO_THREAD,
     async ({ ack, body, action, client, respond }) => {
       await ack();
       const lens = catalogue.get(action.value ?? "");
@@ -152,8 +160,20 @@ export function registerLibraryActions(
             blocks: [
               {
                 type: "input",
+                block_id: "thread",
+                optional: true,
+                label: { type: "plain_text", text: "A thread to apply it to (its link)" },
+                hint: {
+                  type: "plain_text",
+                  text: "In the thread: ⋮ → Copy link. Or leave this empty and describe a problem below.",
+                },
+                element: { type: "url_text_input", action_id: "link" },
+              },
+              {
+                type: "input",
                 block_id: "problem",
-                label: { type: "plain_text", text: "What is your team stuck on?" },
+                optional: true,
+                label: { type: "plain_text", text: "Or: what is your team stuck on?" },
                 element: {
                   type: "plain_text_input",
                   action_id: "text",
@@ -170,18 +190,22 @@ export function registerLibraryActions(
         await respond({
           response_type: "ephemeral",
           replace_original: false,
-          text: `Sorry, I could not open the form. Try \`/lens <your problem>\` instead.`,
+          text: "Sorry, I could not open the form. Try `/lens <your problem>` instead.",
         }).catch(() => {});
       }
     },
   );
 
-  app.view<ViewSubmitAction>(APPLY_MODAL, async ({ ack, body, view }) => {
+  app.view<ViewSubmitAction>(APPLY_MODAL, async ({ ack, body, view, client }) => {
     const question = view.state.values.problem?.text?.value?.trim() ?? "";
-    if (!question) {
+    const link = view.state.values.thread?.link?.value?.trim() ?? "";
+    if (!question && !link) {
       await ack({
         response_action: "errors",
-        errors: { problem: "Describe the problem in a sentence or two." },
+        errors: {
+          thread: "Paste a thread's link, or describe the problem below.",
+          problem: "Or describe the problem here.",
+        },
       });
       return;
     }
@@ -196,14 +220,69 @@ export function registerLibraryActions(
       await ack({ response_action: "errors", errors: { problem: "This form has expired; open it again." } });
       return;
     }
-    await ack();
-    await deps.startRun({
+    const base = {
       ...(body.team?.id && { teamId: body.team.id }),
-      channel: meta.channel,
       userId: body.user.id,
-      question,
       lensId: lens.id,
       triggerId: body.view.id,
-    });
+    };
+    if (link) {
+      const thread = threadOfLink(link);
+      if (!thread) {
+        await ack({
+          response_action: "errors",
+          errors: { thread: "That is not a link to a Slack message. In the thread: ⋮ → Copy link." },
+        });
+        return;
+      }
+      // The person must be in the conversation they point lensbot at (Slack's answer, not ours).
+      if (!(await isMember(client, thread.channel, body.user.id))) {
+        await ack({
+          response_action: "errors",
+          errors: { thread: "I can only apply lenses to threads in conversations both you and I are in." },
+        });
+        return;
+      }
+      await ack();
+      await deps.startRun({ ...base, channel: thread.channel, threadTs: thread.threadTs, question });
+      return;
+    }
+    await ack();
+    await deps.startRun({ ...base, channel: meta.channel, question });
   });
+}
+
+/**
+ * The conversation and thread of a Slack message link
+ * (`https://x.slack.com/archives/C123/p1700000000000100`, with `?thread_ts=…` when the message is
+ * a reply), or undefined for anything else.
+ */
+export function threadOfLink(link: string): { channel: string; threadTs: string } | undefined {
+  try {
+    const url = new URL(link);
+    if (url.protocol !== "https:" || !(url.hostname === "slack.com" || url.hostname.endsWith(".slack.com"))) {
+      return undefined;
+    }
+    const match = /^\/archives\/([CGD][A-Z0-9]+)\/p(\d{10})(\d{6})$/.exec(url.pathname);
+    if (!match) return undefined;
+    const threadTs = url.searchParams.get("thread_ts");
+    return {
+      channel: match[1] as string,
+      threadTs: threadTs && /^\d{10}\.\d{6}$/.test(threadTs) ? threadTs : `${match[2]}.${match[3]}`,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `user` is in `channel` (`conversations.members`, which also needs lensbot in it). */
+async function isMember(client: WebClient, channel: string, user: string): Promise<boolean> {
+  try {
+    for await (const page of client.paginate("conversations.members", { channel, limit: 1000 })) {
+      if ((page as { members?: string[] }).members?.includes(user)) return true;
+    }
+    return false;
+  } catch {
+    return false;
+  }
 }
