@@ -240,6 +240,13 @@ export class FakeSlack {
     this.#viewSeq = 0;
   }
 
+  /** Forgets scripted rate limits, failures and dropped replies (the workspace stays). */
+  clearScripts(): void {
+    this.#rateLimits.clear();
+    this.#failures.clear();
+    this.#dropped.clear();
+  }
+
   // ---- inspection -------------------------------------------------------------------------------
 
   /** Recorded calls in arrival order, optionally only those of one method. */

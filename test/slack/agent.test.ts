@@ -142,6 +142,16 @@ describe("agent DM", () => {
     expect(statuses(threadTs)).toContain("is thinking it over through the lenses of this analysis…");
   });
 
+  it("a thread status Slack refuses (an ordinary DM thread) does not stop the analysis", async () => {
+    const { thread_ts } = h.slack.seedThread(DM, [{ user: USER, text: "(an ordinary DM)" }]);
+    h.slack.fail("assistant.threads.setStatus", "invalid_thread", { times: 50 });
+    h.slack.fail("assistant.threads.setTitle", "invalid_thread", { times: 5 });
+    await write(thread_ts, "Our on-call pages are mostly noise and people have stopped reading them.");
+    await waitForDone(h, DM, thread_ts);
+    expect(h.slack.calls("assistant.threads.setStatus").some((c) => c.error === "invalid_thread")).toBe(true);
+    h.slack.clearScripts();
+  });
+
   it("answers the short prompts at once: a random lens, which lens fits, what we learned", async () => {
     const threadTs = await openThread();
     await write(threadTs, SUGGESTED_PROMPTS[1]?.message ?? "");

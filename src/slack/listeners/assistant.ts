@@ -94,7 +94,7 @@ export function createAssistant(deps: AssistantDeps): Assistant {
       try {
         const record = await deps.store.runForThread(message.channel, threadTs, team);
         if (record) {
-          await setStatus("is thinking it over through the lenses of this analysis…");
+          await setStatus("is thinking it over through the lenses of this analysis…").catch(() => {});
           const queued = await deps.followUp(record, dedupeKey("evt", eventId), {
             trigger: "follow_up",
             question,
@@ -112,7 +112,7 @@ export function createAssistant(deps: AssistantDeps): Assistant {
         if (intent.kind === "learned")
           return void (await reply(await learned(deps, message.user, team, message.channel)));
         await setTitle(truncate(text.replace(/\s+/g, " "), 60)).catch(() => {});
-        await setStatus("is choosing thinking modes and lenses…");
+        await setStatus("is choosing thinking modes and lenses…").catch(() => {});
         await deps.startRun(client, {
           runId: dedupeKey("evt", eventId),
           trigger: "direct_message",
