@@ -64,6 +64,44 @@ describe("reading /lens text", () => {
   });
 });
 
+/** Opens the modal from a library answer in `channel` and returns it as Slack would send it back. */
+async function openModal(channel: string, lensId = "five-whys") {
+  const before = h.slack.modals().length;
+  await interaction(h.url, {
+    type: "block_actions",
+    trigger_id: nextTriggerId(),
+    user: { id: "U0ASKER", name: "asker" },
+    channel: { id: channel, name: "c" },
+    team: { id: "T0TEST", domain: "test" },
+    container: { type: "message", is_ephemeral: true },
+    actions: [{ type: "button", action_id: "library_apply", block_id: "b", value: lensId, action_ts: "1" }],
+    token: "legacy",
+    api_app_id: "A0LENSBOT",
+    response_url: h.slack.responseUrl(`apply-${nextTriggerId()}`),
+  });
+  return waitFor(() => h.slack.modals()[before], 5_000, "the modal");
+}
+/** Submits the modal with a thread link and/or a problem, as Slack sends view_submission. */
+const submit = (modal: Record<string, unknown>, link: string, problem: string | null = null) =>
+  interaction(h.url, {
+    type: "view_submission",
+    team: { id: "T0TEST", domain: "test" },
+    user: { id: "U0ASKER", name: "asker" },
+    api_app_id: "A0LENSBOT",
+    token: "legacy",
+    trigger_id: nextTriggerId(),
+    view: {
+      ...modal,
+      state: {
+        values: {
+          thread: { link: { type: "url_text_input", value: link } },
+          problem: { text: { type: "plain_text_input", value: problem } },
+        },
+      },
+      hash: "1",
+    },
+  });
+
 describe("/lens library commands", () => {
   it("show: the lens in full, only to the person, within Slack's limits, and nothing posted", async () => {
     const posts = h.slack.calls("chat.postMessage").length;
@@ -122,50 +160,17 @@ describe("/lens library commands", () => {
   });
 
   it("Apply to a thread… with a problem typed in: a modal, then a run with exactly that lens", async () => {
-    const trigger = nextTriggerId();
-    await interaction(h.url, {
-      type: "block_actions",
-      trigger_id: trigger,
-      user: { id: "U0ASKER", name: "asker" },
-      channel: { id: "C0LIB", name: "lib" },
-      team: { id: "T0TEST", domain: "test" },
-      container: { type: "message", is_ephemeral: true },
-      actions: [
-        { type: "button", action_id: "library_apply", block_id: "b", value: "pace-layering", action_ts: "1" },
-      ],
-      token: "legacy",
-      api_app_id: "A0LENSBOT",
-      response_url: h.slack.responseUrl(`apply-${trigger}`),
-    });
-    const modal = await waitFor(() => h.slack.modals()[0], 5_000, "the modal");
+    h.slack.addChannel("C0LIB", "lib");
+    const modal = await openModal("C0LIB", "pace-layering");
     expect(modal).toMatchObject({
       callback_id: "library_apply_modal",
       title: { text: "Apply Pace Layering" },
     });
-    h.slack.addChannel("C0LIB", "lib");
-    const submitted = await interaction(h.url, {
-      type: "view_submission",
-      team: { id: "T0TEST", domain: "test" },
-      user: { id: "U0ASKER", name: "asker" },
-      api_app_id: "A0LENSBOT",
-      token: "legacy",
-      trigger_id: nextTriggerId(),
-      view: {
-        ...modal,
-        state: {
-          values: {
-            problem: {
-              text: {
-                type: "plain_text_input",
-                value:
-                  "Our mobile app and backend release on different rhythms and the API keeps breaking old clients.",
-              },
-            },
-          },
-        },
-        hash: "1",
-      },
-    });
+    const submitted = await submit(
+      modal,
+      "",
+      "Our mobile app and backend release on different rhythms and the API keeps breaking old clients.",
+    );
     expect(submitted.status).toBe(200);
     const root = await waitFor(() => roots(h, "C0LIB")[0], 5_000, "the root message");
     await waitForDone(h, "C0LIB", root.ts);
@@ -177,45 +182,6 @@ describe("/lens library commands", () => {
 });
 
 describe("Apply to a thread…", () => {
-  /** Opens the modal from a library answer in `channel` and returns it as Slack would send it back. */
-  async function openModal(channel: string) {
-    const before = h.slack.modals().length;
-    await interaction(h.url, {
-      type: "block_actions",
-      trigger_id: nextTriggerId(),
-      user: { id: "U0ASKER", name: "asker" },
-      channel: { id: channel, name: "c" },
-      team: { id: "T0TEST", domain: "test" },
-      container: { type: "message", is_ephemeral: true },
-      actions: [
-        { type: "button", action_id: "library_apply", block_id: "b", value: "five-whys", action_ts: "1" },
-      ],
-      token: "legacy",
-      api_app_id: "A0LENSBOT",
-      response_url: h.slack.responseUrl(`apply-${nextTriggerId()}`),
-    });
-    return waitFor(() => h.slack.modals()[before], 5_000, "the modal");
-  }
-  const submit = (modal: Record<string, unknown>, link: string) =>
-    interaction(h.url, {
-      type: "view_submission",
-      team: { id: "T0TEST", domain: "test" },
-      user: { id: "U0ASKER", name: "asker" },
-      api_app_id: "A0LENSBOT",
-      token: "legacy",
-      trigger_id: nextTriggerId(),
-      view: {
-        ...modal,
-        state: {
-          values: {
-            thread: { link: { type: "url_text_input", value: link } },
-            problem: { text: { type: "plain_text_input", value: null } },
-          },
-        },
-        hash: "1",
-      },
-    });
-
   it("applies the lens to the thread a link names, read like the shortcut reads one", async () => {
     h.slack.addChannel("C0INCD", "incident", { members: ["U0ASKER"] });
     const { thread_ts } = h.slack.seedThread("C0INCD", [

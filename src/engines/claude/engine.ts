@@ -269,14 +269,21 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
     return data;
   }
 
-  async function synthesize(
-    { problem, suggestion, analyses }: SynthesizeRequest,
+  /**
+   * One structured call about a run as a whole (the synthesis, a follow-up): the problem and the
+   * run's lens cards, then the task. No cache marker: one such call per run would pay to write a
+   * prefix nothing reads. The thread is left out; the analyses quote what mattered in it.
+   */
+  async function onRun<S extends z.ZodType>(
+    step: prompts.TaskStep,
+    schema: S,
+    problem: Problem,
+    runLenses: Lens[],
+    taskText: string,
     { signal, recordUsage }: StepContext,
-  ): Promise<Synthesis> {
-    const runLenses = analyses.map((a) => catalogue.require(a.lens_id));
-    const schema = synthesisSchema(runLenses.map((l) => l.id));
+  ): Promise<z.infer<S>> {
     const { data } = await callStructured(client, {
-      step: "synthesize_solution",
+      step,
       model: models.synthesize,
       maxTokens,
       signal,
@@ -287,54 +294,44 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
       messages: [
         {
           role: "user",
-          content: [
-            // One synthesis per run: a marker would pay to write a prefix no call reads. The
-            // thread is left out; the analyses quote what mattered in it.
-            ...runContext(problem, runLenses, false),
-            { type: "text", text: prompts.synthesizeTask(suggestion, analyses) },
-          ],
+          content: [...runContext(problem, runLenses, false), { type: "text", text: taskText }],
         },
       ],
     });
-    return { source: "model", ...data };
+    return data;
+  }
+
+  async function synthesize(
+    { problem, suggestion, analyses }: SynthesizeRequest,
+    ctx: StepContext,
+  ): Promise<Synthesis> {
+    const runLenses = analyses.map((a) => catalogue.require(a.lens_id));
+    const schema = synthesisSchema(runLenses.map((l) => l.id));
+    const task = prompts.synthesizeTask(suggestion, analyses);
+    return {
+      source: "model",
+      ...(await onRun("synthesize_solution", schema, problem, runLenses, task, ctx)),
+    };
   }
 
   async function followUp(
     { problem, question, analyses }: FollowUpRequest,
-    { signal, recordUsage }: StepContext,
+    ctx: StepContext,
   ): Promise<FollowUp> {
     const runLenses = analyses.map((a) => catalogue.require(a.lens_id));
     const ids = new Set(runLenses.map((l) => l.id));
-    const schema = FollowUpOutput.superRefine((data, ctx) => {
+    const schema = FollowUpOutput.superRefine((data, issues) => {
       data.through.forEach((t, n) => {
         if (!ids.has(t.lens_id))
-          ctx.addIssue({
+          issues.addIssue({
             code: "custom",
             path: ["through", n, "lens_id"],
             message: `use only ${[...ids].join(", ")}`,
           });
       });
     });
-    const { data } = await callStructured(client, {
-      step: "follow_up",
-      model: models.synthesize,
-      maxTokens,
-      signal,
-      gate,
-      recordUsage,
-      schema,
-      system,
-      messages: [
-        {
-          role: "user",
-          content: [
-            ...runContext(problem, runLenses, false),
-            { type: "text", text: prompts.followUpTask(question, analyses) },
-          ],
-        },
-      ],
-    });
-    return { source: "model", ...data };
+    const task = prompts.followUpTask(question, analyses);
+    return { source: "model", ...(await onRun("follow_up", schema, problem, runLenses, task, ctx)) };
   }
 
   async function retro(req: RetroRequest, { signal, recordUsage }: StepContext): Promise<RetroSynthesis> {
