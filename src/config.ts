@@ -57,6 +57,8 @@ const EnvSchema = z.object({
    * the edited status message ("off").
    */
   LENSBOT_STREAMING: z.enum(["auto", "off"]).default("auto"),
+  /** Port of /healthz, /readyz and /metrics where no HTTP receiver serves them (Socket Mode, workers); 0: any free one. */
+  LENSBOT_OPS_PORT: number(9090, 0, 65535),
   /** The organisation's Messages API requests per minute; analyses start within it (0: no limit). */
   LENSBOT_MODEL_CALLS_PER_MINUTE: number(0, 0, 1_000_000),
   /** Per-step time limits (ms), sized well above a slow model's latency (a step may retry inside the SDK). */
@@ -105,6 +107,7 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
     workerConcurrency: env.LENSBOT_WORKER_CONCURRENCY,
     modelCallsPerMinute: env.LENSBOT_MODEL_CALLS_PER_MINUTE,
     streaming: env.LENSBOT_STREAMING === "auto",
+    opsPort: env.LENSBOT_OPS_PORT,
     timeouts: {
       suggest: env.LENSBOT_TIMEOUT_SUGGEST_MS,
       analyze: env.LENSBOT_TIMEOUT_ANALYZE_MS,

@@ -7,6 +7,8 @@ import { openCatalogue } from "./catalogue/snapshot.js";
 import { type Config, loadConfig, requireSlack } from "./config.js";
 import { createEngine, defaultEngineName } from "./engines/index.js";
 import { createLogger, type Logger } from "./logger.js";
+import { opsRoutes, startOpsServer } from "./ops/health.js";
+import { Metrics } from "./ops/metrics.js";
 import { createDigestQueue, createDigestWorker } from "./queue/digest.js";
 import { createDigestProcessor } from "./queue/digest-processor.js";
 import { createFailedHandler, createProcessor } from "./queue/processor.js";
@@ -93,7 +95,10 @@ async function ready(redis: RedisClient, ms: number): Promise<void> {
 
 export interface Running {
   close(): Promise<void>;
+  /** The HTTP receiver's port (HTTP mode). */
   port?: number;
+  /** The port of /healthz, /readyz and /metrics when they have their own server (Socket Mode, workers). */
+  opsPort?: number;
 }
 
 /**
@@ -121,8 +126,16 @@ export async function start(
   const digestQueue = createDigestQueue(redis, prefix);
   const digests = new DigestStore(redis, { prefix: config.redisPrefix });
   const home = new HomeTab({ records: store, digests, library, logger });
+  const metrics = new Metrics({ queues: [queue, digestQueue] });
+  const ops = opsRoutes({
+    redis,
+    queues: [queue, digestQueue],
+    catalogueLoaded: () => catalogue.lenses.length > 0,
+    metrics,
+  });
   const closers: (() => Promise<unknown>)[] = [];
   let port: number | undefined;
+  let opsPort: number | undefined;
   let shuttingDown = false;
 
   if (roles.worker) {
@@ -131,6 +144,7 @@ export async function start(
     // Rate limits surface to the publisher, which waits out Retry-After itself.
     const client = new WebClient(slack.botToken, {
       ...(slack.apiUrl && { slackApiUrl: slack.apiUrl }),
+      fetch: metrics.slackFetch(),
       rejectRateLimitedCalls: true,
       retryConfig: { retries: 0 },
       timeout: config.slackTimeoutMs,
@@ -152,6 +166,7 @@ export async function start(
       logger,
       onDone: (job) => home.publish(client, job.teamId, job.userId),
       streaming: config.streaming,
+      metrics,
     });
     const deps = { analyse, store, logger, shuttingDown: () => shuttingDown };
     const workerRedis = connectRedis(config.redisUrl, "worker");
@@ -197,6 +212,8 @@ export async function start(
       library,
       home,
       streaming: config.streaming,
+      metrics,
+      customRoutes: ops,
       catalogue,
       logger,
       maxProblemChars: config.maxProblemChars,
@@ -211,8 +228,17 @@ export async function start(
     logger.info({ mode: slack.appToken ? "socket" : "http", port }, "Slack app started");
   }
 
+  // Where no HTTP receiver serves them (Socket Mode, a worker alone), the ops routes get a port of their own.
+  if (!roles.app || slack.appToken) {
+    const server = await startOpsServer(ops, config.opsPort);
+    closers.push(() => new Promise((r) => server.close(r)));
+    opsPort = (server.address() as { port: number }).port;
+    logger.info({ port: opsPort }, "health and metrics served");
+  }
+
   return {
     ...(port !== undefined && { port }),
+    ...(opsPort !== undefined && { opsPort }),
     async close() {
       shuttingDown = true;
       for (const close of closers) await close();

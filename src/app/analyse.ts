@@ -2,6 +2,7 @@ import type { WebClient } from "@slack/web-api";
 import type { Catalogue } from "../catalogue/catalogue.js";
 import type { CatalogueIndex } from "../catalogue/search.js";
 import { ErrorCode, LensbotError, SlackError } from "../errors.js";
+import type { Metrics } from "../ops/metrics.js";
 import { prepareProblem } from "../pipeline/input.js";
 import type { Engine, Sink } from "../pipeline/ports.js";
 import { runPipeline, type StepTimeouts } from "../pipeline/run.js";
@@ -31,6 +32,8 @@ export interface AnalyseDeps {
   sleep?: (ms: number) => Promise<void>;
   /** Show progress as a streamed task plan where Slack allows it (else the edited status message). */
   streaming?: boolean;
+  /** Prometheus metrics: step durations and model usage. */
+  metrics?: Metrics;
   /** Called once a run is done (e.g. to refresh the person's App Home); its failure is only logged. */
   onDone?: (job: AnalysisJob) => Promise<void>;
 }
@@ -115,7 +118,7 @@ export class AnalyseThread {
         catalogue: this.#deps.catalogue,
         index: this.#deps.index,
         engine: this.#deps.engine,
-        sink: this.#checkpointing(job.runId, publisher.sink(problem.notes)),
+        sink: this.#timed(this.#checkpointing(job.runId, publisher.sink(problem.notes))),
         concurrency: this.#deps.concurrency,
         signal: attempt.signal,
         ...(this.#deps.timeouts && { timeouts: this.#deps.timeouts }),
@@ -129,6 +132,7 @@ export class AnalyseThread {
           },
         }),
       });
+      for (const u of result.usage) this.#deps.metrics?.modelUsage(u);
       await publisher.drain();
       await store.setStatus(job.runId, "done");
       await publisher.clearError();
@@ -182,7 +186,7 @@ export class AnalyseThread {
     }
     const answer = await this.#deps.engine.followUp(
       { problem: record.problem, question: job.question, analyses: record.analyses },
-      { signal: attempt.signal },
+      { signal: attempt.signal, recordUsage: (u) => this.#deps.metrics?.modelUsage(u) },
     );
     await publisher.followUp(key, answer, job.question);
     this.#deps.logger.info(
@@ -195,6 +199,39 @@ export class AnalyseThread {
    * A sink that saves each result (awaited: a checkpoint exists before the run moves on) and
    * moves the state machine, then hands the result to `next` (the thread publisher).
    */
+  /** Times each step for the metrics (a lens from its start to its analysis); passes everything on. */
+  #timed(next: Sink): Sink {
+    const metrics = this.#deps.metrics;
+    if (!metrics) return next;
+    const began = Date.now();
+    const lensBegan = new Map<string, number>();
+    let synthesisBegan = began;
+    return {
+      ...next,
+      suggestion: (s) => {
+        metrics.stepDuration("suggest", Date.now() - began);
+        return next.suggestion?.(s);
+      },
+      lensStarted: (lens) => {
+        lensBegan.set(lens.id, Date.now());
+        return next.lensStarted?.(lens);
+      },
+      lensDone: (a) => {
+        const at = lensBegan.get(a.lens_id);
+        if (at !== undefined) metrics.stepDuration("analyze", Date.now() - at);
+        return next.lensDone?.(a);
+      },
+      synthesisStarted: () => {
+        synthesisBegan = Date.now();
+        return next.synthesisStarted?.();
+      },
+      synthesis: (s) => {
+        metrics.stepDuration("synthesize", Date.now() - synthesisBegan);
+        return next.synthesis?.(s);
+      },
+    };
+  }
+
   #checkpointing(runId: string, next: Sink): Sink {
     const { store } = this.#deps;
     return {

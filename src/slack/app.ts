@@ -16,6 +16,8 @@ import type { Catalogue } from "../catalogue/catalogue.js";
 import type { Library } from "../catalogue/graph.js";
 import { SlackError } from "../errors.js";
 import type { LogSink } from "../logger.js";
+import type { OpsRoute } from "../ops/health.js";
+import type { Metrics } from "../ops/metrics.js";
 import { truncateMiddle } from "../pipeline/input.js";
 import { type AnalysisJob, dedupeKey, type Trigger } from "../queue/jobs.js";
 import { enqueueAnalysis } from "../queue/queue.js";
@@ -59,6 +61,10 @@ export interface SlackAppOptions {
   streaming?: boolean;
   /** App Home (published on `app_home_opened` and when the person browses there). */
   home: HomeTab;
+  /** Prometheus metrics: Web API calls (through the client's fetch) and requests by outcome. */
+  metrics?: Metrics;
+  /** Extra routes on the HTTP receiver (/healthz, /readyz, /metrics); unused in Socket Mode. */
+  customRoutes?: OpsRoute[];
   /** Random numbers for `/lens random` (injected in tests); default Math.random. */
   random?: () => number;
   /** The longest problem text kept (characters); longer ones are cut in the middle, with a note. */
@@ -141,6 +147,7 @@ export function createSlackApp(options: SlackAppOptions): App {
       : {
           receiver: new HTTPReceiver({
             signingSecret: options.signingSecret ?? "",
+            ...(options.customRoutes && { customRoutes: options.customRoutes }),
             processBeforeResponse: false,
             // A signed request Bolt cannot process (a malformed payload) is acknowledged, logged
             // and dropped: Slack would only retry it, and nothing about it can be fixed later.
@@ -165,9 +172,26 @@ export function createSlackApp(options: SlackAppOptions): App {
       retryConfig: { retries: 0 },
       // Rate limits surface as errors, waited out per call (Retry-After) by `withRateLimit`.
       rejectRateLimitedCalls: true,
+      ...(options.metrics && { fetch: options.metrics.slackFetch() }),
     },
     logLevel: LogLevel.WARN,
   });
+
+  // Every Slack request, by kind, and whether its listener finished (it acked first either way).
+  if (options.metrics) {
+    const metrics = options.metrics;
+    app.use(async ({ body, next }) => {
+      const b = body as { type?: string; command?: string; event?: { type?: string } };
+      const kind = b.command ? "command" : b.event?.type ? `event:${b.event.type}` : (b.type ?? "other");
+      try {
+        await next();
+        metrics.request(kind, "handled");
+      } catch (err) {
+        metrics.request(kind, "failed");
+        throw err;
+      }
+    });
+  }
 
   const publisherFor = (
     client: WebClient,

@@ -3,64 +3,20 @@
  * the data, as in production): runs in flight all complete once it returns, none twice; a /lens
  * sent while it is down is answered at once and never runs later.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { dedupeKey } from "../../src/queue/jobs.js";
 import { answerFor } from "../fakes/json-schema-sample.js";
-import {
-  freePort,
-  type Harness,
-  postsPerSlot,
-  slashCommand,
-  startHarness,
-  waitFor,
-} from "../support/harness.js";
+import { type Harness, postsPerSlot, slashCommand, startHarness, waitFor } from "../support/harness.js";
+import { OwnRedis } from "../support/redis-server.js";
 
-let dir: string;
-let port: number;
-let server: ChildProcess | undefined;
+let redis: OwnRedis;
 let h: Harness;
 
-/** Starts redis-server on `port` with AOF in `dir`; resolves once it accepts connections. */
-async function startRedis(): Promise<void> {
-  server = spawn("redis-server", [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--dir",
-    dir,
-    "--appendonly",
-    "yes",
-    "--appendfsync",
-    "always",
-    "--save",
-    "",
-  ]);
-  let out = "";
-  server.stdout?.on("data", (d) => (out += d));
-  await waitFor(() => out.includes("Ready to accept connections"), 10_000, "redis-server to start");
-}
-
-/** Stops it as a restart would (SIGTERM: it finishes writing the AOF and exits). */
-async function stopRedis(): Promise<void> {
-  const s = server;
-  if (!s || s.exitCode !== null || s.signalCode !== null) return;
-  const exited = new Promise((r) => s.once("exit", r));
-  s.kill("SIGTERM");
-  await exited;
-}
-
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "lensbot-redis-"));
-  port = await freePort();
-  await startRedis();
+  redis = await OwnRedis.start();
   h = await startHarness({
     engine: "claude",
-    redisUrl: `redis://127.0.0.1:${port}`,
+    redisUrl: redis.url,
     attempts: 10,
     retryDelay: () => 300,
   });
@@ -72,9 +28,8 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  if (server?.exitCode === null && server.signalCode === null) await h.close().catch(() => {});
-  await stopRedis();
-  rmSync(dir, { recursive: true, force: true });
+  if (redis.running) await h.close().catch(() => {});
+  await redis.remove();
 });
 
 /** What a run was doing, for a failure message: its record, its job and what the worker logged. */
@@ -110,7 +65,7 @@ it("completes every one of 20 runs once after a Redis restart, and drops a /lens
     10_000,
     "the first run to start",
   );
-  await stopRedis();
+  await redis.stop();
 
   // While it is down: the person is answered at once, through the response URL.
   const t0 = performance.now();
@@ -126,7 +81,7 @@ it("completes every one of 20 runs once after a Redis restart, and drops a /lens
   expect(performance.now() - t0).toBeLessThan(3_000);
   expect(String(notice.body.text)).toContain("not reachable");
 
-  await startRedis();
+  await redis.restart();
   for (const runId of runIds) {
     await waitFor(
       async () => (await h.store.getRun(runId).catch(() => undefined))?.status === "done",
