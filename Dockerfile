@@ -23,7 +23,9 @@ COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY lenses ./lenses
 USER node
-EXPOSE 3000
+EXPOSE 3000 9090
+# /healthz on the HTTP port (app) or the ops port (Socket Mode, workers): see bin/healthcheck.js.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 CMD ["node", "bin/healthcheck.js"]
 # node directly, not `npm start`: npm does not pass SIGTERM on to node. For workers only:
 # `docker run … lensbot node dist/worker-main.js`.
 ENTRYPOINT ["/usr/bin/tini", "--"]
