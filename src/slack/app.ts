@@ -143,7 +143,12 @@ export function createSlackApp(options: SlackAppOptions): App {
   const app = new App({
     token: options.botToken,
     ...(socketMode
-      ? { socketMode: true, appToken: options.appToken }
+      ? {
+          socketMode: true,
+          appToken: options.appToken,
+          // The Socket Mode client opens its connection through apps.connections.open on the same Web API.
+          ...(options.apiUrl && { installerOptions: { clientOptions: { slackApiUrl: options.apiUrl } } }),
+        }
       : {
           receiver: new HTTPReceiver({
             signingSecret: options.signingSecret ?? "",

@@ -164,6 +164,8 @@ export class FakeSlack {
   readonly bot: BotIdentity;
   /** Base URL for `new WebClient(token, { slackApiUrl: fake.apiUrl })`; ends in `/api/`. */
   apiUrl = "";
+  /** Where `apps.connections.open` sends a Socket Mode client (see `FakeSocketMode`); unset: refused. */
+  socketModeUrl: (() => string) | undefined;
 
   #server: Server;
   #started = performance.now();
@@ -182,6 +184,8 @@ export class FakeSlack {
   #viewSeq = 0;
   #handlers: Record<string, Handler> = {
     "auth.test": () => this.#authTest(),
+    "apps.connections.open": () =>
+      this.socketModeUrl ? { ok: true, url: this.socketModeUrl() } : { ok: false, error: "invalid_auth" },
     "chat.postMessage": (a) => this.#postMessage(a),
     "chat.update": (a) => this.#update(a),
     "chat.postEphemeral": (a) => this.#postEphemeral(a),
@@ -457,8 +461,16 @@ export class FakeSlack {
       this.#answer(res, call, { ok: false, error: "not_authed" });
       return;
     }
-    if (this.#token !== undefined ? token !== this.#token : !token.startsWith("xoxb-")) {
-      this.#answer(res, call, { ok: false, error: "invalid_auth" });
+    // apps.connections.open takes an app-level token (xapp-) and nothing else does, as in Slack.
+    const appLevel = method === "apps.connections.open";
+    if (
+      appLevel
+        ? !token.startsWith("xapp-")
+        : this.#token !== undefined
+          ? token !== this.#token
+          : !token.startsWith("xoxb-")
+    ) {
+      this.#answer(res, call, { ok: false, error: appLevel ? "not_allowed_token_type" : "invalid_auth" });
       return;
     }
     const failure = this.#failures.get(method);
