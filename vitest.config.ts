@@ -6,6 +6,9 @@ export default defineConfig({
     hookTimeout: 20_000,
     // Integration tests share one Redis; each uses its own key prefix, so files may run in parallel.
     pool: "forks",
+    // Four files at once even on two cores: the suites mostly wait on Redis and the loopback fakes,
+    // not on the CPU (measured: 205 s with one file per core, 111 s with four).
+    maxWorkers: 4,
     projects: [
       {
         extends: true,

@@ -452,6 +452,8 @@ describe("lensbot in Slack (Claude engine through the fake API)", () => {
       response_url: h.slack.responseUrl("gone-1"),
     });
     const root = await waitFor(() => roots(h, "C0GONE")[0], 5_000, "the root message");
+    const asked = h.anthropic.requests.length;
+    await waitFor(() => h.anthropic.requests.length > asked, 10_000, "the run to reach the model");
     // Someone removes lensbot while the model is thinking: every later post is refused.
     h.slack.addChannel("C0GONE", "gone", { botMember: false });
     const notice = await waitFor(
