@@ -82,6 +82,8 @@ async function burst(
     ANTHROPIC_BASE_URL: anthropic.url,
     REDIS_URL,
     LENSBOT_REDIS_PREFIX: prefix,
+    // Several processes on one host: each ops server takes any free port.
+    LENSBOT_OPS_PORT: "0",
     LOG_LEVEL: "warn",
     ...(process.env.LENSBOT_WORKER_CONCURRENCY && {
       LENSBOT_WORKER_CONCURRENCY: process.env.LENSBOT_WORKER_CONCURRENCY,

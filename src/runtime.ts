@@ -230,10 +230,18 @@ export async function start(
 
   // Where no HTTP receiver serves them (Socket Mode, a worker alone), the ops routes get a port of their own.
   if (!roles.app || slack.appToken) {
-    const server = await startOpsServer(ops, config.opsPort);
-    closers.push(() => new Promise((r) => server.close(r)));
-    opsPort = (server.address() as { port: number }).port;
-    logger.info({ port: opsPort }, "health and metrics served");
+    try {
+      const server = await startOpsServer(ops, config.opsPort);
+      closers.push(() => new Promise((r) => server.close(r)));
+      opsPort = (server.address() as { port: number }).port;
+      logger.info({ port: opsPort }, "health and metrics served");
+    } catch (err) {
+      // Several processes on one host share its ports: the work goes on without the endpoints.
+      logger.warn(
+        { port: config.opsPort, err: (err as Error).message },
+        "health and metrics not served (set LENSBOT_OPS_PORT per process, or 0 for any free port)",
+      );
+    }
   }
 
   return {

@@ -95,7 +95,8 @@ export function opsRoutes(deps: ReadinessDeps & { metrics: Metrics }): OpsRoute[
 
 /**
  * A small HTTP server of its own for the ops routes, where no HTTP receiver runs (Socket Mode, and
- * `npm run worker`). Listens on loopback-or-all as `host` says; close it with `server.close()`.
+ * `npm run worker`). Listens on `host` (all interfaces by default); close it with `server.close()`.
+ * @throws the listen error, e.g. EADDRINUSE when another process has the port.
  */
 export async function startOpsServer(
   routes: readonly OpsRoute[],
@@ -111,6 +112,12 @@ export async function startOpsServer(
       res.end();
     }
   });
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
   return server;
 }

@@ -87,6 +87,28 @@ describe("/healthz and /readyz (a worker's own ops port)", () => {
   });
 });
 
+describe("several processes on one host", () => {
+  it("a worker whose ops port is taken runs on without the endpoints, and says so", async () => {
+    const first = await start(await env({ REDIS_URL }), quiet, { app: false, worker: true });
+    const warned: string[] = [];
+    const logger = {
+      ...quiet,
+      warn: (_o: object, msg?: string) => void warned.push(msg ?? ""),
+    } as typeof quiet;
+    try {
+      const second = await start(await env({ REDIS_URL, LENSBOT_OPS_PORT: String(first.opsPort) }), logger, {
+        app: false,
+        worker: true,
+      });
+      expect(second.opsPort).toBeUndefined();
+      expect(warned.some((m) => m.startsWith("health and metrics not served"))).toBe(true);
+      await second.close();
+    } finally {
+      await first.close();
+    }
+  });
+});
+
 describe("/metrics (on the HTTP receiver)", () => {
   let running: Running;
   beforeAll(async () => {
