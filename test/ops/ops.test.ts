@@ -6,9 +6,17 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import { connectRedis, type Running, start } from "../../src/runtime.js";
+import { type Running, start } from "../../src/runtime.js";
 import { FakeSlack } from "../fakes/slack.js";
-import { BOT_TOKEN, freePort, REDIS_URL, SIGNING_SECRET, slashCommand, waitFor } from "../support/harness.js";
+import {
+  BOT_TOKEN,
+  deleteDeployment,
+  freePort,
+  REDIS_URL,
+  SIGNING_SECRET,
+  slashCommand,
+  waitFor,
+} from "../support/harness.js";
 import { OwnRedis } from "../support/redis-server.js";
 
 const quiet = { info() {}, warn() {}, error() {}, fatal() {}, debug() {} } as unknown as Parameters<
@@ -116,13 +124,7 @@ describe("/metrics (on the HTTP receiver)", () => {
   });
   afterAll(async () => {
     await running?.close();
-    // This suite's keys in the shared Redis: records under the prefix, the queues under its hash tag.
-    const redis = connectRedis(REDIS_URL, "worker");
-    const nodes = "nodes" in redis ? redis.nodes("master") : [redis];
-    for (const node of nodes)
-      for (const key of [...(await node.keys(`${prefix}:*`)), ...(await node.keys(`{${prefix}:bull}*`))])
-        await redis.del(key);
-    redis.disconnect();
+    await deleteDeployment(REDIS_URL, prefix);
   });
 
   /** The value of the first sample line matching `line` in Prometheus text, or 0. */

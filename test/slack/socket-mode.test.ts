@@ -7,10 +7,10 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import { connectRedis, type Running, start } from "../../src/runtime.js";
+import { type Running, start } from "../../src/runtime.js";
 import { FakeSlack } from "../fakes/slack.js";
 import { FakeSocketMode } from "../fakes/socket-mode.js";
-import { BOT_TOKEN, freePort, REDIS_URL, waitFor } from "../support/harness.js";
+import { BOT_TOKEN, deleteDeployment, freePort, REDIS_URL, waitFor } from "../support/harness.js";
 
 const quiet = { info() {}, warn() {}, error() {}, fatal() {}, debug() {} } as unknown as Parameters<
   typeof start
@@ -41,12 +41,7 @@ afterAll(async () => {
   await running?.close();
   await socket?.close();
   await slack?.close();
-  const redis = connectRedis(REDIS_URL, "worker");
-  const nodes = "nodes" in redis ? redis.nodes("master") : [redis];
-  for (const node of nodes)
-    for (const key of [...(await node.keys(`${prefix}:*`)), ...(await node.keys(`{${prefix}:bull}*`))])
-      await redis.del(key);
-  redis.disconnect();
+  await deleteDeployment(REDIS_URL, prefix);
 });
 
 let n = 0;

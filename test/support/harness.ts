@@ -238,11 +238,25 @@ export async function startHarness(
 }
 
 /** Deletes the keys matching `pattern`, on every master of a cluster. */
-async function deleteMatching(redis: RedisClient, pattern: string): Promise<void> {
+export async function deleteMatching(redis: RedisClient, pattern: string): Promise<void> {
   const nodes = "nodes" in redis ? redis.nodes("master") : [redis];
   for (const node of nodes) {
     // One key per DEL: on a cluster, keys of different slots cannot share a command.
     for (const key of await node.keys(pattern)) await redis.del(key);
+  }
+}
+
+/**
+ * Deletes what a deployment with key prefix `prefix` left in the Redis at `url`: its records and
+ * its queues (under the `{prefix:bull}` hash tag). For suites that run the real runtime.
+ */
+export async function deleteDeployment(url: string, prefix: string): Promise<void> {
+  const redis = connectRedis(url, "worker");
+  try {
+    await deleteMatching(redis, `${prefix}:*`);
+    await deleteMatching(redis, `{${prefix}:bull}*`);
+  } finally {
+    redis.disconnect();
   }
 }
 
