@@ -29,6 +29,9 @@ import { DigestStore } from "../../src/store/digests.js";
 import { RecordStore } from "../../src/store/records.js";
 import { FakeAnthropic } from "../fakes/anthropic.js";
 import { FakeSlack } from "../fakes/slack.js";
+import { waitFor } from "./wait.js";
+
+export { waitFor } from "./wait.js";
 
 export const SIGNING_SECRET = "test-signing-secret-0123456789abcdef";
 export const BOT_TOKEN = "xoxb-test-token";
@@ -382,21 +385,6 @@ export function buttonClick(
     api_app_id: "A0LENSBOT",
     container: { type: "message" },
   });
-}
-
-/** Polls `check` every 25 ms until it returns a truthy value or `timeoutMs` passes. */
-export async function waitFor<T>(
-  check: () => T | Promise<T>,
-  timeoutMs = 10_000,
-  what = "condition",
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** All text of a stored message (fallback and blocks), for content assertions. */

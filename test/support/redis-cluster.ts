@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
+import { waitFor } from "./wait.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -40,15 +41,6 @@ async function pickPorts(count: number): Promise<number[]> {
     if (await free(port)) ports.push(port);
   }
   return ports;
-}
-
-async function until(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`Redis Cluster: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const cli = (port: number, ...args: string[]) =>
@@ -93,8 +85,14 @@ export default async function setup(project: TestProject): Promise<() => void> {
       );
       servers.push(server);
     }
+    // A check that throws (the server is not listening yet) counts as "not yet".
+    const answers = (port: number, args: string[], text: string) => () =>
+      cli(port, ...args).then(
+        (out) => out.includes(text),
+        () => false,
+      );
     for (const port of ports)
-      await until(`127.0.0.1:${port}`, async () => (await cli(port, "ping")).includes("PONG"));
+      await waitFor(answers(port, ["ping"], "PONG"), 15_000, `Redis on 127.0.0.1:${port}`);
     await run("redis-cli", [
       "--cluster",
       "create",
@@ -104,9 +102,7 @@ export default async function setup(project: TestProject): Promise<() => void> {
       "--cluster-yes",
     ]);
     for (const port of ports) {
-      await until("cluster_state:ok", async () =>
-        (await cli(port, "cluster", "info")).includes("cluster_state:ok"),
-      );
+      await waitFor(answers(port, ["cluster", "info"], "cluster_state:ok"), 15_000, "cluster_state:ok");
     }
   } catch (err) {
     teardown();
