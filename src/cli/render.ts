@@ -4,7 +4,7 @@
 import type { Catalogue } from "../catalogue/catalogue.js";
 import type { Gaps, JourneyStep } from "../catalogue/graph.js";
 import type { Lens, Mode } from "../catalogue/schema.js";
-import { type Digest, periodLabel, trend, usedIn } from "../digest/build.js";
+import { type Digest, periodLabel, refList, trend, usedIn } from "../digest/build.js";
 import {
   type LensAnalysis,
   type ModeSuggestion,
@@ -195,14 +195,6 @@ export function renderGaps(used: readonly Lens[], gaps: Gaps): string {
   return lines.join("\n");
 }
 
-/** Refs in reading order, at most 6, the rest counted (as the Slack digest shows them). */
-function refs(list: readonly string[]): string {
-  const sorted = [...list].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
-  return sorted.length > 6
-    ? `${sorted.slice(0, 6).join(", ")} and ${sorted.length - 6} more`
-    : sorted.join(", ");
-}
-
 /**
  * A retro digest as text: the same content as the Slack message and its thread reply, with
  * every list whole. Analyses without a permalink are named by channel and thread ts.
@@ -238,25 +230,25 @@ export function renderDigest(d: Digest): string {
     lines.push(
       "",
       "== Proposed in more than one analysis",
-      ...d.recurringActions.map((a) => `* ${a.text} (${refs(a.refs)})`),
+      ...d.recurringActions.map((a) => `* ${a.text} (${refList(a.refs)})`),
     );
   if (d.returningActions.length)
     lines.push(
       "",
       "== Proposed before and back again (never done?)",
       ...d.returningActions.map(
-        (a) => `* ${a.text} (${refs(a.refs)}; proposed ${a.earlier}x in earlier periods)`,
+        (a) => `* ${a.text} (${refList(a.refs)}; proposed ${a.earlier}x in earlier periods)`,
       ),
     );
   const r = d.retro;
   if (r) {
-    lines.push("", "== Patterns", ...r.patterns.map((p) => `* ${p.text} (${refs(p.analyses)})`));
+    lines.push("", "== Patterns", ...r.patterns.map((p) => `* ${p.text} (${refList(p.analyses)})`));
     if (r.themes.length)
-      lines.push("", "== Systemic themes", ...r.themes.map((t) => `* ${t.text} (${refs(t.analyses)})`));
+      lines.push("", "== Systemic themes", ...r.themes.map((t) => `* ${t.text} (${refList(t.analyses)})`));
     lines.push(
       "",
       "== Questions for the retro",
-      ...r.questions.map((q, i) => `${i + 1}. ${q.text} (${refs(q.analyses)})`),
+      ...r.questions.map((q, i) => `${i + 1}. ${q.text} (${refList(q.analyses)})`),
     );
     if (r.source === "offline") lines.push("", `(${OFFLINE_RETRO_LABEL})`);
   }

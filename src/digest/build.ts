@@ -325,3 +325,13 @@ export function trend(c: Pick<Count, "count" | "previous">): string {
 export function usedIn(count: number, of: number): string {
   return of === 1 ? "used in the only analysis" : `used in ${count} of ${of} analyses`;
 }
+
+/** Refs cited per item before the rest are counted. */
+const MAX_REFS = 6;
+
+/** Refs in reading order (A2 before A10), at most six, the rest counted: "A1, A3 and 9 more". */
+export function refList(refs: readonly string[]): string {
+  const sorted = [...refs].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+  const shown = sorted.slice(0, MAX_REFS).join(", ");
+  return sorted.length > MAX_REFS ? `${shown} and ${sorted.length - MAX_REFS} more` : shown;
+}

@@ -13,10 +13,12 @@
  */
 import type { KnownBlock } from "@slack/types";
 import {
+  type Count,
   type Digest,
   type DigestAnalysis,
   periodLabel,
   type RecurringAction,
+  refList,
   trend,
   usedIn,
 } from "../../digest/build.js";
@@ -31,6 +33,7 @@ import {
   paginate,
   type SlackMessage,
   sections,
+  slackPermalink,
 } from "./parts.js";
 
 /** How many of each list the main message shows; the thread reply has all of them. */
@@ -51,27 +54,9 @@ const CHANNEL_ID = /^[CG][A-Z0-9]+$/;
 /** `<#C123>` for a valid channel id (Slack renders the name), else nothing. */
 const channelRef = (id: string) => (CHANNEL_ID.test(id) ? `<#${id}>` : "a channel");
 
-/** A Slack permalink as a mrkdwn link target, or undefined if it is not one. */
-function safePermalink(url: string | undefined): string | undefined {
-  if (!url) return undefined;
-  try {
-    const u = new URL(url);
-    if (u.protocol !== "https:" || !(u.hostname === "slack.com" || u.hostname.endsWith(".slack.com")))
-      return undefined;
-    return u
-      .toString()
-      .replace(/&/g, "&amp;")
-      .replace(/</g, "%3C")
-      .replace(/>/g, "%3E")
-      .replace(/\|/g, "%7C");
-  } catch {
-    return undefined;
-  }
-}
-
 /** "A1" linked to its thread when the permalink is known. */
 function refLink(a: DigestAnalysis): string {
-  const url = safePermalink(a.permalink);
+  const url = slackPermalink(a.permalink);
   return url ? `<${url}|${a.ref}>` : a.ref;
 }
 
@@ -85,15 +70,9 @@ function actionLine(a: RecurringAction): string {
   return `• ${truncate(oneLine(a.text), 240)} _(${refList(a.refs)}${earlier})_`;
 }
 
-/** Refs shown per item before the rest are counted ("A1, A2, A3, A4, A5, A6 and 9 more"). */
-const MAX_REFS = 6;
-
-/** Refs in reading order (A2 before A10), at most {@link MAX_REFS}, the rest counted. */
-function refList(refs: readonly string[]): string {
-  const sorted = [...refs].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
-  const shown = sorted.slice(0, MAX_REFS).join(", ");
-  return sorted.length > MAX_REFS ? `${shown} and ${sorted.length - MAX_REFS} more` : shown;
-}
+/** "• 🔄 Systems thinking: 3 (↑ from 1)"; lenses have no emoji. */
+const countLine = (c: Count & { emoji?: string }) =>
+  `• ${c.emoji ? `${c.emoji} ` : ""}${oneLine(c.name)}: ${c.count} (${trend(c)})`;
 
 const cites = (refs: readonly string[]) => `_(${refList(refs)})_`;
 
@@ -138,12 +117,8 @@ export function digestMessages(digest: Digest, id: string): { main: SlackMessage
   }
 
   const top = DIGEST_TOP;
-  const lensCounts = digest.lenses
-    .slice(0, top.lenses)
-    .map((c) => `• ${oneLine(c.name)}: ${c.count} (${trend(c)})`);
-  const modeCounts = digest.modes
-    .slice(0, top.modes)
-    .map((c) => `• ${c.emoji} ${oneLine(c.name)}: ${c.count} (${trend(c)})`);
+  const lensCounts = digest.lenses.slice(0, top.lenses).map(countLine);
+  const modeCounts = digest.modes.slice(0, top.modes).map(countLine);
   const retro = digest.retro;
   const blocks: KnownBlock[] = [
     header(title),
@@ -258,14 +233,8 @@ function everything(digest: Digest): SlackMessage[] {
     head: [header("Everything in this digest")],
     body: [
       ...group("Analyses", digest.analyses.map(analysisLine)),
-      ...group(
-        "Lenses used",
-        digest.lenses.map((c) => `• ${oneLine(c.name)}: ${c.count} (${trend(c)})`),
-      ),
-      ...group(
-        "Thinking modes",
-        digest.modes.map((c) => `• ${c.emoji} ${oneLine(c.name)}: ${c.count} (${trend(c)})`),
-      ),
+      ...group("Lenses used", digest.lenses.map(countLine)),
+      ...group("Thinking modes", digest.modes.map(countLine)),
       ...group("Proposed in more than one analysis", digest.recurringActions.map(actionLine)),
       ...group("Proposed before and back again", digest.returningActions.map(actionLine)),
     ],

@@ -11,7 +11,7 @@ import type { DigestConfig } from "../../digest/config.js";
 import { describeSchedule } from "../../digest/config.js";
 import { truncate } from "../mrkdwn.js";
 import { MAX_VIEW_BLOCKS } from "./limits.js";
-import { button, context, header, oneLine, sections } from "./parts.js";
+import { button, context, header, oneLine, sections, slackPermalink } from "./parts.js";
 
 /** Lenses shown per page of the library. */
 export const HOME_PAGE_SIZE = 10;
@@ -43,19 +43,6 @@ export interface RecentAnalysis {
 
 const STATUS_MARK: Record<string, string> = { done: "✅", failed: "⚠️" };
 
-/** A Slack permalink, usable as a mrkdwn link target, or undefined. */
-function link(url: string | undefined): string | undefined {
-  if (!url) return undefined;
-  try {
-    const u = new URL(url);
-    return u.protocol === "https:" && (u.hostname === "slack.com" || u.hostname.endsWith(".slack.com"))
-      ? u.toString().replace(/&/g, "&amp;").replace(/\|/g, "%7C").replace(/>/g, "%3E")
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 const CHANNEL = /^[CGD][A-Z0-9]+$/;
 
 function recentBlocks(recent: readonly RecentAnalysis[]): KnownBlock[] {
@@ -65,7 +52,7 @@ function recentBlocks(recent: readonly RecentAnalysis[]): KnownBlock[] {
     );
   }
   return recent.slice(0, HOME_RECENT).map((r) => {
-    const url = link(r.permalink);
+    const url = slackPermalink(r.permalink);
     const title = truncate(oneLine(r.headline) || "(no text)", 150);
     const where = CHANNEL.test(r.channel) && !r.channel.startsWith("D") ? ` in <#${r.channel}>` : "";
     const mark = STATUS_MARK[r.status] ?? "⏳";

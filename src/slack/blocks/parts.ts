@@ -148,3 +148,24 @@ export function paginate(card: CardParts): SlackMessage[] {
     };
   });
 }
+
+/**
+ * A permalink from Slack (`chat.getPermalink`) as the target of a mrkdwn link `<url|label>`, or
+ * undefined when it is not an https URL on slack.com: only Slack's own links are ever linked.
+ */
+export function slackPermalink(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const u = new URL(url);
+    if (u.protocol !== "https:" || !(u.hostname === "slack.com" || u.hostname.endsWith(".slack.com")))
+      return undefined;
+    return u
+      .toString()
+      .replace(/&/g, "&amp;")
+      .replace(/</g, "%3C")
+      .replace(/>/g, "%3E")
+      .replace(/\|/g, "%7C");
+  } catch {
+    return undefined;
+  }
+}
