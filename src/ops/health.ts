@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Queue } from "bullmq";
 import type { Cluster, Redis } from "ioredis";
+import { withTimeout } from "../slack/timeout.js";
 import type { Metrics } from "./metrics.js";
 
 /** What readiness depends on. */
@@ -17,16 +18,6 @@ export interface ReadinessDeps {
 /** Each check's result: "ok", or why not. */
 export type Checks = Record<string, string>;
 
-function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
 /**
  * Readiness: Redis answers PING, no queue of this process is paused, the catalogue is loaded.
  * Each check is bounded by `timeoutMs`, so a Redis that went away makes this unready within that
@@ -36,14 +27,14 @@ export async function readiness(deps: ReadinessDeps): Promise<{ ready: boolean; 
   const ms = deps.timeoutMs ?? 1_000;
   const checks: Checks = {};
   try {
-    await bounded(deps.redis.ping(), ms);
+    await withTimeout(deps.redis.ping(), ms, "Redis");
     checks.redis = "ok";
   } catch (err) {
     checks.redis = `unreachable: ${(err as Error).message}`;
   }
   for (const queue of deps.queues) {
     try {
-      checks[`queue:${queue.name}`] = (await bounded(queue.isPaused(), ms)) ? "paused" : "ok";
+      checks[`queue:${queue.name}`] = (await withTimeout(queue.isPaused(), ms, "Redis")) ? "paused" : "ok";
     } catch (err) {
       checks[`queue:${queue.name}`] = `unknown: ${(err as Error).message}`;
     }
