@@ -7,7 +7,7 @@ import type { Digest } from "../../src/digest/build.js";
 import { connectRedis, type RedisClient } from "../../src/runtime.js";
 import { DigestStore } from "../../src/store/digests.js";
 import { RecordStore } from "../../src/store/records.js";
-import { REDIS_URL } from "../support/harness.js";
+import { deleteMatching, REDIS_URL } from "../support/harness.js";
 import { seedRun } from "../support/records.js";
 
 const prefix = `lens-cli-${randomBytes(4).toString("hex")}`;
@@ -75,8 +75,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const nodes = "nodes" in redis ? redis.nodes("master") : [redis];
-  for (const node of nodes) for (const key of await node.keys(`${prefix}:*`)) await redis.del(key);
+  await deleteMatching(redis, `${prefix}:*`);
   redis.disconnect();
 });
 
