@@ -137,6 +137,8 @@ export class ThreadPublisher {
   #streamOff: boolean;
   /** What this instance last streamed for each task id (and "plan" for the plan title). */
   #sent = new Map<string, string>();
+  /** The ts of the run's open stream, once this publisher has started or found it. */
+  #streamTs?: string;
   /** The synthesis in one line, streamed before the stream stops. */
   #synthesisLine?: string;
 
@@ -484,19 +486,24 @@ export class ThreadPublisher {
   async #streamStatus(): Promise<boolean> {
     const { store, client, owner } = this.#deps;
     const { runId, channel, threadTs } = this.#run;
-    const state = await store.streamState(runId);
-    const ts = await store.messageTs(runId, "status#0");
-    if (state === "open" && ts) {
+    // Once this publisher knows the run's open stream, it appends without asking Redis again.
+    if (!this.#streamTs) {
+      const state = await store.streamState(runId);
+      const ts = await store.messageTs(runId, "status#0");
+      if (state === "open" && ts) this.#streamTs = ts;
+      else if (state !== undefined || ts) {
+        this.#streamOff = true;
+        return false;
+      }
+    }
+    if (this.#streamTs) {
+      const ts = this.#streamTs;
       const chunks = this.#changedChunks();
       if (chunks.length > 0) {
         await this.#call("chat.appendStream", () => client.chat.appendStream({ channel, ts, chunks }));
       }
       await this.#finishIfOver(ts);
       return true;
-    }
-    if (state !== undefined || ts) {
-      this.#streamOff = true;
-      return false;
     }
     const claim = await store.claimSlot(runId, "status#0", owner, this.#deps.staleClaimMs ?? 15_000);
     if (claim.state !== "claimed") {
@@ -526,6 +533,7 @@ export class ThreadPublisher {
     }
     await store.saveMessageTs(runId, "status#0", started);
     await store.setStreamState(runId, "open");
+    this.#streamTs = started;
     await this.#finishIfOver(started);
     return true;
   }
