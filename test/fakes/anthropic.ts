@@ -10,6 +10,10 @@
  * but only once that earlier request's response has begun; prefixes under the model's minimum
  * length are never cached; entries live 5 minutes from their last use. What it writes becomes
  * readable when its own response begins. Tokens are counted as 4 characters each.
+ *
+ * The answering core (`MessagesCore`: scripted replies, schema samples, usage accounting) is
+ * transport-free; `FakeAnthropic` mounts it behind the Messages API, and `bedrock.ts` and
+ * `vertex.ts` mount it behind those services' endpoints.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -18,6 +22,8 @@ import { sampleFromSchema } from "./json-schema-sample.js";
 export interface RecordedRequest {
   body: MessagesBody;
   headers: IncomingMessage["headers"];
+  /** The model addressed: the body's `model`, or the model id in the URL (Bedrock, Vertex). */
+  model: string;
   /** ms since the fake started (performance.now based). */
   receivedAt: number;
   /** Which step this looks like, from its task tag (see `stepOf`). */
@@ -32,7 +38,10 @@ export interface RecordedRequest {
 }
 
 export interface MessagesBody {
-  model: string;
+  /** Absent where the URL names the model (Bedrock, Vertex). */
+  model?: string;
+  /** Sent in the body, not as a header, to Bedrock and Vertex. */
+  anthropic_version?: string;
   max_tokens: number;
   system?: { type: "text"; text: string; cache_control?: unknown }[];
   messages: { role: string; content: string | { type: string; text?: string; cache_control?: unknown }[] }[];
@@ -102,41 +111,64 @@ export const MIN_CACHEABLE_TOKENS: { match: RegExp; tokens: number }[] = [
 
 const CACHE_TTL_MS = 5 * 60_000;
 
-export class FakeAnthropic {
+/** A planned answer: what to send and when. Transports frame and send it (see `deliver`). */
+export type Planned =
+  | {
+      kind: "error";
+      recorded: RecordedRequest;
+      status: number;
+      /** Seconds for the retry-after header. */
+      retryAfter?: number;
+      delayMs: number;
+      /** The Messages API's error type for the status (transports may map it to their own). */
+      errorType: string;
+      message: string;
+    }
+  | {
+      kind: "message";
+      recorded: RecordedRequest;
+      /** The whole message as the non-streamed answer carries it. */
+      message: FakeMessage;
+      requestId: string;
+      /** The response begins after this many ms and ends after `delayMs`. */
+      firstTokenMs: number;
+      delayMs: number;
+      /** Call when the response begins: from then on, later requests can read what this one cached. */
+      begin(): void;
+    };
+
+export interface FakeMessage {
+  id: string;
+  type: "message";
+  role: "assistant";
+  model: string;
+  content: { type: "text"; text: string }[];
+  stop_reason: string;
+  stop_sequence: null;
+  usage: NonNullable<RecordedRequest["usage"]>;
+}
+
+/**
+ * The answering core of the fake model services, shared by every transport (the Messages API,
+ * Bedrock, Vertex): it records requests, answers them from queued replies or the responder, and
+ * accounts tokens under the prompt cache (see the file comment). It knows nothing of HTTP.
+ */
+export class MessagesCore {
   readonly requests: RecordedRequest[] = [];
-  #server: Server;
   #queue: Reply[] = [];
   #responder: Responder = () => ({ kind: "json" });
   #started = performance.now();
   /** cache key → when the entry became readable (its writer's response began) and was last used */
   #cache = new Map<string, { readableAt: number; usedAt: number }>();
-  url = "";
 
-  private constructor() {
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-  }
-
-  /** Starts a fake on a free loopback port. */
-  static async start(): Promise<FakeAnthropic> {
-    const fake = new FakeAnthropic();
-    await new Promise<void>((resolve) => fake.#server.listen(0, "127.0.0.1", resolve));
-    fake.url = `http://127.0.0.1:${(fake.#server.address() as AddressInfo).port}`;
-    return fake;
-  }
-
-  /** Queues replies for the next requests, in order; when the queue is empty the responder answers. */
-  enqueue(...replies: Reply[]): this {
+  enqueue(...replies: Reply[]): void {
     this.#queue.push(...replies);
-    return this;
   }
 
-  /** Sets the answer for requests with no queued reply. Default: a schema sample. */
-  respondWith(responder: Responder): this {
+  respondWith(responder: Responder): void {
     this.#responder = responder;
-    return this;
   }
 
-  /** Requests for one step (see `stepOf`). */
   requestsFor(step: string): RecordedRequest[] {
     return this.requests.filter((r) => r.step === step);
   }
@@ -148,23 +180,15 @@ export class FakeAnthropic {
     this.#cache.clear();
   }
 
-  async close(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-  }
-
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    if (req.method !== "POST" || !req.url?.startsWith("/v1/messages")) {
-      res.writeHead(404, { "content-type": "application/json" });
-      res.end(JSON.stringify({ type: "error", error: { type: "not_found_error", message: "not found" } }));
-      return;
-    }
-    const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as MessagesBody;
+  /**
+   * Records one Messages request and plans its answer. `model` is the model it addresses (from the
+   * body, or from the URL where the transport carries it there).
+   */
+  plan(body: MessagesBody, headers: IncomingMessage["headers"], model: string): Planned {
     const recorded: RecordedRequest = {
       body,
-      headers: req.headers,
+      headers,
+      model,
       receivedAt: performance.now() - this.#started,
       step: stepOf(body),
     };
@@ -175,112 +199,58 @@ export class FakeAnthropic {
     } catch (err) {
       // A responder that throws is a broken test script: answer loudly rather than hang.
       reply = { kind: "error", status: 500 };
-      console.error("fake Anthropic responder threw:", err);
+      console.error("fake model responder threw:", err);
     }
-    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
     if (reply.kind === "error") {
-      if (reply.delayMs) await sleep(reply.delayMs);
-      if (res.destroyed) return;
-      const headers: Record<string, string> = { "content-type": "application/json" };
-      if (reply.retryAfter !== undefined) headers["retry-after"] = String(reply.retryAfter);
-      res.writeHead(reply.status, headers);
-      res.end(
-        JSON.stringify({
-          type: "error",
-          error: { type: ERROR_TYPES[reply.status] ?? "api_error", message: `fake error ${reply.status}` },
-        }),
-      );
-      return;
+      return {
+        kind: "error",
+        recorded,
+        status: reply.status,
+        retryAfter: reply.retryAfter,
+        delayMs: reply.delayMs ?? 0,
+        errorType: ERROR_TYPES[reply.status] ?? "api_error",
+        message: `fake error ${reply.status}`,
+      };
     }
     let text: string;
     if (reply.kind === "text") text = reply.text;
     else {
-      const schema = body.output_config?.format?.schema;
+      const schema = requestSchema(body);
       text = JSON.stringify(reply.value ?? (schema ? sampleFromSchema(schema) : {}));
     }
-    const usage = this.#usage(body, text);
+    const usage = this.#usage(body, model, text);
     recorded.usage = usage.counts;
-    const delay = reply.delayMs ?? 0;
-    const firstToken = Math.min(delay, reply.firstTokenMs ?? delay / 5);
-    const id = `msg_fake_${this.requests.length}`;
-    const stopReason = reply.kind === "text" && reply.stopReason ? reply.stopReason : "end_turn";
-
-    if (firstToken) await sleep(firstToken);
-    if (res.destroyed) return;
-    const headers = { "request-id": `req_fake_${this.requests.length}` };
-    if (!body.stream) {
-      if (delay > firstToken) await sleep(delay - firstToken);
-      if (res.destroyed) return;
-      usage.begin();
-      res.writeHead(200, { ...headers, "content-type": "application/json" });
-      res.end(
-        JSON.stringify({
-          id,
-          type: "message",
-          role: "assistant",
-          model: body.model,
-          content: [{ type: "text", text }],
-          stop_reason: stopReason,
-          stop_sequence: null,
-          usage: usage.counts,
-        }),
-      );
-      return;
-    }
-    res.writeHead(200, { ...headers, "content-type": "text/event-stream", "cache-control": "no-cache" });
-    const send = (event: string, data: unknown) =>
-      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    usage.begin();
-    send("message_start", {
-      type: "message_start",
+    const delayMs = reply.delayMs ?? 0;
+    return {
+      kind: "message",
+      recorded,
+      requestId: `req_fake_${this.requests.length}`,
+      firstTokenMs: Math.min(delayMs, reply.firstTokenMs ?? delayMs / 5),
+      delayMs,
+      begin: usage.begin,
       message: {
-        id,
+        id: `msg_fake_${this.requests.length}`,
         type: "message",
         role: "assistant",
-        model: body.model,
-        content: [],
-        stop_reason: null,
+        model,
+        content: [{ type: "text", text }],
+        stop_reason: reply.kind === "text" && reply.stopReason ? reply.stopReason : "end_turn",
         stop_sequence: null,
-        usage: { ...usage.counts, output_tokens: 1 },
+        usage: usage.counts,
       },
-    });
-    if (delay > firstToken) await sleep(delay - firstToken);
-    if (res.destroyed) return;
-    send("content_block_start", {
-      type: "content_block_start",
-      index: 0,
-      content_block: { type: "text", text: "" },
-    });
-    const half = Math.ceil(text.length / 2);
-    for (const part of [text.slice(0, half), text.slice(half)]) {
-      if (part)
-        send("content_block_delta", {
-          type: "content_block_delta",
-          index: 0,
-          delta: { type: "text_delta", text: part },
-        });
-    }
-    send("content_block_stop", { type: "content_block_stop", index: 0 });
-    send("message_delta", {
-      type: "message_delta",
-      delta: { stop_reason: stopReason, stop_sequence: null },
-      usage: { output_tokens: usage.counts.output_tokens },
-    });
-    send("message_stop", { type: "message_stop" });
-    res.end();
+    };
   }
 
   /**
-   * Token usage of a request under the prompt cache (see the class comment). `begin()` is called
+   * Token usage of a request under the prompt cache (see the file comment). `begin()` is called
    * when the response begins: from then on, later requests can read what this one wrote.
    */
-  #usage(body: MessagesBody, text: string) {
+  #usage(body: MessagesBody, model: string, text: string) {
     const now = performance.now();
     for (const [key, entry] of this.#cache) if (now - entry.usedAt > CACHE_TTL_MS) this.#cache.delete(key);
     const tokens = (s: string) => Math.ceil(s.length / 4);
-    const min = MIN_CACHEABLE_TOKENS.find((m) => m.match.test(body.model))?.tokens ?? 1024;
-    const scope = `${body.model}\u0000${JSON.stringify(body.output_config?.format ?? null)}`;
+    const min = MIN_CACHEABLE_TOKENS.find((m) => m.match.test(model))?.tokens ?? 1024;
+    const scope = `${model}\u0000${JSON.stringify(body.output_config?.format ?? null)}`;
     const prefixes = markedPrefixes(body).filter((p) => tokens(p) >= min);
     const total = tokens(allText(body));
     let read = 0;
@@ -311,6 +281,197 @@ export class FakeAnthropic {
         }
       },
     };
+  }
+}
+
+/**
+ * The JSON schema a request asks its answer to follow: its `output_config.format`, or else the
+ * schema lensbot put in its instructions (`<output_schema>` in a user message, the last one
+ * wins) when the structured-output format is not sent.
+ */
+export function requestSchema(body: MessagesBody): Record<string, unknown> | undefined {
+  const sent = body.output_config?.format?.schema;
+  if (sent) return sent;
+  for (const m of [...body.messages].reverse()) {
+    if (m.role !== "user") continue;
+    const text = typeof m.content === "string" ? m.content : m.content.map((c) => c.text ?? "").join("\n");
+    const found = /<output_schema>\n([\s\S]*?)\n<\/output_schema>/.exec(text)?.[1];
+    if (found) return JSON.parse(found) as Record<string, unknown>;
+  }
+  return undefined;
+}
+
+/** A streamed message as Messages API events: `start` opens the response, `rest` completes it. */
+export function streamEvents(message: FakeMessage): { start: StreamEvent; rest: StreamEvent[] } {
+  const text = message.content[0]?.text ?? "";
+  const half = Math.ceil(text.length / 2);
+  const deltas = [text.slice(0, half), text.slice(half)]
+    .filter((part) => part)
+    .map((part) => ({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: part } }));
+  return {
+    start: {
+      type: "message_start",
+      message: {
+        ...message,
+        content: [],
+        stop_reason: null,
+        usage: { ...message.usage, output_tokens: 1 },
+      },
+    },
+    rest: [
+      { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } },
+      ...deltas,
+      { type: "content_block_stop", index: 0 },
+      {
+        type: "message_delta",
+        delta: { stop_reason: message.stop_reason, stop_sequence: null },
+        usage: { output_tokens: message.usage.output_tokens },
+      },
+      { type: "message_stop" },
+    ],
+  };
+}
+
+export type StreamEvent = { type: string } & Record<string, unknown>;
+
+/** How one transport puts a planned answer on the wire. */
+export interface Framing {
+  stream: boolean;
+  /** Status, headers and body of an error answer. */
+  error(planned: Extract<Planned, { kind: "error" }>): {
+    headers: Record<string, string>;
+    body: string;
+  };
+  /** Headers of a streamed answer (its content type). */
+  streamHeaders: Record<string, string>;
+  /** One streamed event as the transport frames it. */
+  frame(event: StreamEvent): string | Uint8Array;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Sends a planned answer with the core's timing: an error after its delay; a message whose
+ * response begins (headers, and the first event when streamed) after `firstTokenMs` and ends
+ * after `delayMs`. A client that went away gets nothing more.
+ */
+export async function deliver(planned: Planned, res: ServerResponse, framing: Framing): Promise<void> {
+  if (planned.kind === "error") {
+    if (planned.delayMs) await sleep(planned.delayMs);
+    if (res.destroyed) return;
+    const { headers, body } = framing.error(planned);
+    if (planned.retryAfter !== undefined) headers["retry-after"] = String(planned.retryAfter);
+    res.writeHead(planned.status, headers);
+    res.end(body);
+    return;
+  }
+  const { firstTokenMs, delayMs } = planned;
+  if (firstTokenMs) await sleep(firstTokenMs);
+  if (res.destroyed) return;
+  const headers = { "request-id": planned.requestId };
+  if (!framing.stream) {
+    if (delayMs > firstTokenMs) await sleep(delayMs - firstTokenMs);
+    if (res.destroyed) return;
+    planned.begin();
+    res.writeHead(200, { ...headers, "content-type": "application/json" });
+    res.end(JSON.stringify(planned.message));
+    return;
+  }
+  res.writeHead(200, { ...headers, ...framing.streamHeaders });
+  planned.begin();
+  const { start, rest } = streamEvents(planned.message);
+  res.write(framing.frame(start));
+  if (delayMs > firstTokenMs) await sleep(delayMs - firstTokenMs);
+  if (res.destroyed) return;
+  for (const event of rest) res.write(framing.frame(event));
+  res.end();
+}
+
+/**
+ * A loopback HTTP server around one `MessagesCore`, with the scripting methods every fake model
+ * service shares; subclasses route requests and frame answers the way their service does.
+ */
+export abstract class FakeModelServer {
+  readonly core = new MessagesCore();
+  url = "";
+  readonly #server: Server;
+
+  protected constructor() {
+    this.#server = createServer((req, res) => void this.#receive(req, res));
+  }
+
+  /** Every request received, in order. */
+  get requests(): RecordedRequest[] {
+    return this.core.requests;
+  }
+
+  /** Queues replies for the next requests, in order; when the queue is empty the responder answers. */
+  enqueue(...replies: Reply[]): this {
+    this.core.enqueue(...replies);
+    return this;
+  }
+
+  /** Sets the answer for requests with no queued reply. Default: a schema sample. */
+  respondWith(responder: Responder): this {
+    this.core.respondWith(responder);
+    return this;
+  }
+
+  /** Requests for one step (see `stepOf`). */
+  requestsFor(step: string): RecordedRequest[] {
+    return this.core.requestsFor(step);
+  }
+
+  reset(): void {
+    this.core.reset();
+  }
+
+  async close(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  /** Listens on a free loopback port and sets `url` (`http://127.0.0.1:<port>`). */
+  protected async listen(): Promise<void> {
+    await new Promise<void>((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
+    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  /** Handles one request whose body has been read in full. */
+  protected abstract handle(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void>;
+
+  async #receive(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    await this.handle(req, Buffer.concat(chunks), res);
+  }
+}
+
+/** The Messages API: `POST /v1/messages`, plain JSON or streamed as server-sent events. */
+export class FakeAnthropic extends FakeModelServer {
+  /** Starts a fake on a free loopback port. */
+  static async start(): Promise<FakeAnthropic> {
+    const fake = new FakeAnthropic();
+    await fake.listen();
+    return fake;
+  }
+
+  protected async handle(req: IncomingMessage, raw: Buffer, res: ServerResponse): Promise<void> {
+    if (req.method !== "POST" || !req.url?.startsWith("/v1/messages")) {
+      res.writeHead(404, { "content-type": "application/json" });
+      res.end(JSON.stringify({ type: "error", error: { type: "not_found_error", message: "not found" } }));
+      return;
+    }
+    const body = JSON.parse(raw.toString("utf8")) as MessagesBody;
+    await deliver(this.core.plan(body, req.headers, body.model ?? ""), res, {
+      stream: body.stream === true,
+      error: (p) => ({
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ type: "error", error: { type: p.errorType, message: p.message } }),
+      }),
+      streamHeaders: { "content-type": "text/event-stream", "cache-control": "no-cache" },
+      frame: (event) => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`,
+    });
   }
 }
 
