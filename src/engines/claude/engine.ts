@@ -60,6 +60,12 @@ export interface ClaudeEngineOptions {
   maxTokens?: number;
   /** Orders requests that share a cached prefix; one per engine by default. */
   gate?: CacheGate;
+  /**
+   * Whether the service takes the structured-output format (`output_config.format`); when false
+   * the schema is given as instructions and answers are held to it by validation and one repair
+   * turn. Default true. See `callStructured`.
+   */
+  structuredOutputs?: boolean;
 }
 
 const EPHEMERAL = { type: "ephemeral" } as const;
@@ -84,6 +90,7 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
   const qualityBar = options.qualityBar ?? 0.6;
   const maxTokens = options.maxTokens ?? 4096;
   const gate = options.gate ?? new CacheGate();
+  const structuredOutputs = options.structuredOutputs ?? true;
 
   /** The suggestion's system prompt, identical for every run and problem: its cache marker. */
   const suggestSystem: Anthropic.TextBlockParam[] = [
@@ -147,6 +154,7 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
     { signal, recordUsage }: StepContext,
   ): Promise<ModeSuggestion> {
     const { data } = await callStructured(client, {
+      structuredOutputs,
       step: "suggest_thinking_mode",
       model: models.suggest,
       maxTokens,
@@ -193,6 +201,7 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
       content: [...runContext(problem, runLenses, true), { type: "text", text: prompts.analyzeTask(lens) }],
     };
     const draft = await callStructured(client, {
+      structuredOutputs,
       step: `analyze_with_lens (${lens.id})`,
       model: models.analyze,
       maxTokens,
@@ -210,6 +219,7 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
     let refined = false;
     if (verdict.scores.overall < qualityBar) {
       const better = await callStructured(client, {
+        structuredOutputs,
         step: `refine_lens_analysis (${lens.id})`,
         model: models.analyze,
         maxTokens,
@@ -248,6 +258,7 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
     { signal, recordUsage }: StepContext,
   ): Promise<JudgeOutput> {
     const { data } = await callStructured(client, {
+      structuredOutputs,
       step: `judge_lens_analysis (${lens.id})`,
       model: models.judge,
       maxTokens: 1024,
@@ -283,6 +294,7 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
     { signal, recordUsage }: StepContext,
   ): Promise<z.infer<S>> {
     const { data } = await callStructured(client, {
+      structuredOutputs,
       step,
       model: models.synthesize,
       maxTokens,
@@ -350,6 +362,7 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
       }
     });
     const { data } = await callStructured(client, {
+      structuredOutputs,
       step: "retro_digest",
       model: models.synthesize,
       maxTokens,

@@ -281,3 +281,15 @@ ${neutraliseDelimiters(JSON.stringify(analyses, null, 2))}
 export function repairTask(issues: readonly string[]): string {
   return `That answer could not be used: ${issues.slice(0, 8).join("; ")}. Reply again with one JSON object that matches the required schema exactly, and nothing else.`;
 }
+
+/**
+ * The answer's JSON schema as an instruction, for services that are not sent the
+ * structured-output format (see `structuredOutputs` in `callStructured`): the answer is then
+ * held to it only by validation and the repair turn.
+ */
+export function schemaInstructions(schema: Record<string, unknown>): string {
+  return `Answer with one JSON object and nothing else: no prose before or after it, no code fence. It must match this JSON schema:
+<output_schema>
+${JSON.stringify(schema)}
+</output_schema>`;
+}

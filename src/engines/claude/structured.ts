@@ -4,7 +4,7 @@ import type { z } from "zod";
 import { CancelledError, ModelOutputError, ModelUnavailableError } from "../../errors.js";
 import type { CallUsage } from "../../pipeline/schemas.js";
 import { type CacheGate, cacheKey } from "./cache-gate.js";
-import { repairTask } from "./prompts.js";
+import { repairTask, schemaInstructions } from "./prompts.js";
 
 type MessageParam = Anthropic.MessageParam;
 type SystemBlock = Anthropic.TextBlockParam;
@@ -23,6 +23,12 @@ export interface StructuredCall<S extends z.ZodType> {
   gate?: CacheGate;
   /** Receives the token usage of each request sent (the repair turn is a request of its own). */
   recordUsage?(usage: CallUsage): void;
+  /**
+   * Whether the service takes the structured-output format (`output_config.format`). When false
+   * the format is not sent; the schema goes into the last user message instead, and the answer
+   * is held to it by validation and the repair turn alone. Default true.
+   */
+  structuredOutputs?: boolean;
 }
 
 function textOf(message: Anthropic.Message): string {
@@ -32,12 +38,18 @@ function textOf(message: Anthropic.Message): string {
     .join("");
 }
 
-/** Parses and validates one answer; returns the data or the list of problems as `path: message`. */
+/** The inside of an answer that is one fenced code block (```json … ```), else the answer as it is. */
+function unfenced(text: string): string {
+  const fenced = /^\s*```[a-z]*\n([\s\S]*?)\n```\s*$/.exec(text);
+  return fenced?.[1] ?? text;
+}
+
+/** Parses and validates one answer (a whole-answer code fence is looked inside); returns the data or the list of problems as `path: message`. */
 export function checkAnswer<S extends z.ZodType>(
   schema: S,
   message: Anthropic.Message,
 ): { ok: true; data: z.infer<S> } | { ok: false; issues: string[]; raw: string } {
-  const raw = textOf(message);
+  const raw = unfenced(textOf(message));
   if (message.stop_reason === "refusal") return { ok: false, issues: ["the model declined to answer"], raw };
   if (message.stop_reason === "max_tokens") {
     return { ok: false, issues: ["the answer was cut off at the output token limit"], raw };
@@ -64,7 +76,9 @@ export function checkAnswer<S extends z.ZodType>(
  * Calls the Messages API with a structured-output format built from `schema` (not forced tool
  * use), and validates the answer with the same schema. An invalid or schema-violating answer
  * gets one repair turn that quotes the problems; HTTP retries (429, 529, 5xx, honouring
- * retry-after) are left to the SDK, the only layer that retries them.
+ * retry-after) are left to the SDK, the only layer that retries them. Where the service does not
+ * take the format (`structuredOutputs: false`), the schema is given as instructions instead and
+ * the same validation and repair apply; they also protect against a server that ignores it.
  *
  * Requests are streamed so that the moment a response begins is known: with a `gate`, requests
  * sharing a cached prefix wait for the first one to begin, so they read the prefix instead of
@@ -80,8 +94,10 @@ export async function callStructured<S extends z.ZodType>(
 ): Promise<{ data: z.infer<S> }> {
   const zodFormat = zodOutputFormat(call.schema);
   const format = { type: zodFormat.type, schema: zodFormat.schema };
+  const structured = call.structuredOutputs ?? true;
+  const opening = structured ? call.messages : withSchema(call.messages, format.schema);
   const send = async (messages: MessageParam[], step: string) => {
-    const key = call.gate && cacheKey(call.model, call.system, messages, format);
+    const key = call.gate && cacheKey(call.model, call.system, messages, structured ? format : null);
     const turn = key && call.gate ? await call.gate.enter(key, call.signal) : undefined;
     try {
       const stream = client.messages.stream(
@@ -90,7 +106,7 @@ export async function callStructured<S extends z.ZodType>(
           max_tokens: call.maxTokens,
           system: call.system,
           messages,
-          output_config: { format },
+          ...(structured && { output_config: { format } }),
         },
         { signal: call.signal },
       );
@@ -116,12 +132,12 @@ export async function callStructured<S extends z.ZodType>(
     }
   };
 
-  const first = await send(call.messages, call.step);
+  const first = await send(opening, call.step);
   const checked = checkAnswer(call.schema, first);
   if (checked.ok) return { data: checked.data };
 
   const repairMessages: MessageParam[] = [
-    ...call.messages,
+    ...opening,
     { role: "assistant", content: checked.raw || "(empty)" },
     { role: "user", content: repairTask(checked.issues) },
   ];
@@ -129,4 +145,14 @@ export async function callStructured<S extends z.ZodType>(
   const rechecked = checkAnswer(call.schema, second);
   if (rechecked.ok) return { data: rechecked.data };
   throw new ModelOutputError(call.step, rechecked.issues, rechecked.raw);
+}
+
+/** The messages with the schema's instructions appended to the last one (a user turn). */
+function withSchema(messages: readonly MessageParam[], schema: Record<string, unknown>): MessageParam[] {
+  const last = messages.at(-1);
+  if (last?.role !== "user") throw new Error("a structured call ends with a user turn");
+  const blocks: Anthropic.ContentBlockParam[] =
+    typeof last.content === "string" ? [{ type: "text", text: last.content }] : [...last.content];
+  blocks.push({ type: "text", text: schemaInstructions(schema) });
+  return [...messages.slice(0, -1), { role: "user", content: blocks }];
 }
