@@ -4,6 +4,14 @@ import type { LensGraph } from "../catalogue/graph.js";
 import type { Ranking } from "../catalogue/search.js";
 import { type OpenCatalogue, openCatalogue } from "../catalogue/snapshot.js";
 import { functionWordCount } from "../catalogue/text.js";
+import {
+  contrastsView,
+  gapsView,
+  journeyView,
+  lensBriefView,
+  rankingView,
+  searchView,
+} from "../catalogue/views.js";
 import { type Config, loadConfig } from "../config.js";
 import type { EngineName } from "../engines/index.js";
 import { ErrorCode, LensbotError, ModelUnavailableError, UnknownLensError } from "../errors.js";
@@ -158,24 +166,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
       const ranking = getIndex().rank(problem.text);
       checkReadable(problem.text, ranking);
       if (opts.json) {
-        out(
-          JSON.stringify({
-            lenses: ranking.lenses.slice(0, Math.max(limit, 20)).map((r) => ({
-              id: r.lens.id,
-              name: r.lens.name,
-              aliases: r.lens.aliases,
-              score: Math.round(r.score * 1000) / 1000,
-            })),
-            modes: ranking.modes.map((m) => ({
-              id: m.mode.id,
-              name: m.mode.name,
-              match_score: m.match_score,
-              lenses: m.lenses,
-            })),
-            fit: ranking.fit,
-            notes: problem.notes,
-          }),
-        );
+        json({ ...rankingView(ranking, Math.max(limit, 20)), notes: problem.notes });
         return;
       }
       for (const note of problem.notes) out(`Note: ${note}`);
@@ -287,7 +278,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     .action((words: string[], opts: { json?: boolean }) => {
       const hits = getIndex().search(words.join(" "));
       if (opts.json) {
-        out(JSON.stringify(hits.map((h) => ({ id: h.lens.id, name: h.lens.name, score: h.score }))));
+        json(searchView(hits));
       } else if (hits.length === 0) {
         out(`No lens matches "${words.join(" ")}". Try "lens modes" to browse.`);
       } else {
@@ -325,7 +316,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     .option("--json", "print the lens as JSON")
     .action(async (opts: { json?: boolean }) => {
       const lens = (await getGraph()).random(io.random ?? Math.random);
-      if (opts.json) json({ id: lens.id, name: lens.name, summary: lens.summary, questions: lens.questions });
+      if (opts.json) json(lensBriefView(lens));
       else
         out(
           `${lens.name}: ${lens.summary}\nAsk: ${lens.questions[0] ?? ""}\n(lens show ${lens.id} for more)`,
@@ -342,10 +333,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
       if (!lens) return;
       const contrasts = (await getGraph()).contrasts(lens.id);
       if (!opts.json) return void out(renderContrasts(lens, contrasts));
-      json({
-        lens: { id: lens.id, name: lens.name },
-        contrasts: contrasts.map((c) => ({ id: c.lens.id, name: c.lens.name, tension: c.tension })),
-      });
+      json(contrastsView(lens, contrasts));
     });
 
   program
@@ -358,16 +346,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
       if (!from || !to) throw new UsageError("Give two different lenses.");
       const steps = (await getGraph()).journey(from.id, to.id);
       if (!opts.json) return void out(renderJourney(from, to, steps));
-      json({
-        from: from.id,
-        to: to.id,
-        steps: (steps ?? []).map((s) => ({
-          from: s.from.id,
-          to: s.to.id,
-          kind: s.kind,
-          ...(s.tension && { tension: s.tension }),
-        })),
-      });
+      json(journeyView(from, to, steps));
     });
 
   program
@@ -385,19 +364,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
       if (used.length === 0) throw new UsageError("Name at least one lens with --lenses.");
       const gaps = (await getGraph()).gaps(used.map((l) => l.id));
       if (!opts.json) return void out(renderGaps(used, gaps));
-      json({
-        lenses: used.map((l) => l.id),
-        missing_modes: gaps.missingModes.map((m) => ({ id: m.id, name: m.name })),
-        missing_frames: gaps.missingFrames.map((f) => ({ id: f.id, name: f.name })),
-        widen: gaps.widen.map((w) => ({
-          id: w.lens.id,
-          name: w.lens.name,
-          via: w.via.id,
-          kind: w.kind,
-          adds_modes: w.addsModes.map((m) => m.id),
-          adds_frames: w.addsFrames.map((f) => f.id),
-        })),
-      });
+      json(gapsView(used, gaps));
     });
 
   program
