@@ -1,11 +1,12 @@
-import { pino } from "pino";
+import { type DestinationStream, type LoggerOptions, pino } from "pino";
 
 /**
- * The process logger (pino, JSON lines on stdout). Anything that looks like a credential is
+ * The process logger (pino, JSON lines on stdout, or on `destination` when given: `lens mcp` logs
+ * to stderr because its stdout is the MCP protocol). Anything that looks like a credential is
  * redacted wherever it appears in a logged object.
  */
-export function createLogger(level: string) {
-  return pino({
+export function createLogger(level: string, destination?: DestinationStream) {
+  const options: LoggerOptions = {
     level,
     redact: {
       paths: [
@@ -25,7 +26,8 @@ export function createLogger(level: string) {
       ],
       censor: "[redacted]",
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export type Logger = ReturnType<typeof createLogger>;

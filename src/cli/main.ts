@@ -1,5 +1,7 @@
 import { readFile } from "node:fs/promises";
+import { Readable, Writable } from "node:stream";
 import { Command, CommanderError, Option } from "commander";
+import type { DestinationStream } from "pino";
 import type { LensGraph } from "../catalogue/graph.js";
 import type { Ranking } from "../catalogue/search.js";
 import { type OpenCatalogue, openCatalogue } from "../catalogue/snapshot.js";
@@ -104,7 +106,8 @@ async function readProblemText(words: string[], file: string | undefined, io: Cl
 
 /**
  * The `lens` command: suggest, analyze, show, search, modes, frames, random, contrast, journey,
- * gaps. Returns the process exit code: 0 done, 1 failure, 2 bad usage (empty, binary or
+ * gaps, digest, feedback, and mcp (the same tools served to an MCP client over stdio until it
+ * closes stdin). Returns the process exit code: 0 done, 1 failure, 2 bad usage (empty, binary or
  * meaningless text, unknown lens, bad option or subcommand).
  */
 export async function main(argv: string[], io: CliIO = defaultIO()): Promise<number> {
@@ -365,6 +368,41 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
       const gaps = (await getGraph()).gaps(used.map((l) => l.id));
       if (!opts.json) return void out(renderGaps(used, gaps));
       json(gapsView(used, gaps));
+    });
+
+  program
+    .command("mcp")
+    .description(
+      "Serve the lens tools to an MCP client (Claude Desktop, Claude Code) over stdio: the pipeline's three steps, lens look-up and search, and the lens graph.",
+    )
+    .addOption(engineOption())
+    .action(async (opts: { engine?: EngineName }) => {
+      // stdout carries the protocol from here on: logs and messages go to stderr only.
+      if (!(io.stdin instanceof Readable) || !(io.stdout instanceof Writable)) {
+        throw new UsageError("lens mcp talks over the process's stdin and stdout.");
+      }
+      const { createEngine, defaultEngineName } = await import("../engines/index.js");
+      const { withGraph } = await import("../catalogue/graph.js");
+      const { createLensMcpServer, serveStdio } = await import("../mcp/server.js");
+      const { createLogger } = await import("../logger.js");
+      const log = createLogger(config.logLevel, io.stderr as DestinationStream);
+      const engine = createEngine(opts.engine ?? defaultEngineName(config), config, open());
+      const library = withGraph(open());
+      const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8"));
+      const server = createLensMcpServer({
+        library,
+        engine,
+        maxProblemChars: config.maxProblemChars,
+        timeouts: config.timeouts,
+        random: io.random ?? Math.random,
+        log,
+        version: String(pkg.version),
+      });
+      log.info(
+        { engine: engine.name, lenses: library.catalogue.lenses.length },
+        "lens mcp: serving the lens tools on stdio",
+      );
+      await serveStdio(server, io.stdin, io.stdout);
     });
 
   program

@@ -1,7 +1,7 @@
 import pLimit from "p-limit";
 import type { Catalogue } from "../catalogue/catalogue.js";
 import type { Lens } from "../catalogue/schema.js";
-import type { CatalogueIndex } from "../catalogue/search.js";
+import type { CatalogueIndex, Ranking } from "../catalogue/search.js";
 import { CancelledError, StepTimeoutError } from "../errors.js";
 import type { Engine, Sink, StepContext } from "./ports.js";
 import type {
@@ -57,7 +57,7 @@ export interface RunOptions {
  * Runs one step under the run's AbortSignal and a time limit of `ms`.
  * @throws StepTimeoutError when the limit passes; CancelledError when the run is aborted.
  */
-async function step<T>(
+export async function step<T>(
   name: string,
   ms: number,
   parent: AbortSignal | undefined,
@@ -76,6 +76,11 @@ async function step<T>(
   });
   aborted.catch(() => {}); // observed through the race below
   return Promise.race([fn({ signal, recordUsage }), aborted]);
+}
+
+/** The index's ranking of a problem: its text and its context (a thread transcript) together. */
+export function rankProblem(index: CatalogueIndex, problem: Problem): Ranking {
+  return index.rank([problem.text, problem.context ?? ""].join("\n"));
 }
 
 /** The user picked the lenses: keep the index's modes, and say the lenses were chosen by hand. */
@@ -102,7 +107,7 @@ export async function runPipeline(options: RunOptions): Promise<AnalysisResult> 
   const started = now();
   const usage: CallUsage[] = [];
   const recordUsage = (u: CallUsage) => usage.push(u);
-  const ranking = index.rank([problem.text, problem.context ?? ""].join("\n"));
+  const ranking = rankProblem(index, problem);
 
   const saved = options.saved ?? {};
   let suggestion: ModeSuggestion;
