@@ -25,6 +25,7 @@ export default defineConfig({
             "test/slack/durable.test.ts",
             "test/slack/processes.test.ts",
             "test/slack/digest.test.ts",
+            "test/slack/oauth.test.ts",
           ],
           globalSetup: ["test/support/redis-cluster.ts"],
         },

@@ -12,6 +12,10 @@ const optionalString = z
   .transform((v) => (v ? v : undefined));
 const number = (def: number, min: number, max: number) => z.coerce.number().min(min).max(max).default(def);
 
+/** The services that can run the claude engine, each through Anthropic's own SDK client for it. */
+export const MODEL_BACKENDS = ["anthropic", "bedrock", "vertex"] as const;
+export type ModelBackendName = (typeof MODEL_BACKENDS)[number];
+
 const EnvSchema = z.object({
   SLACK_BOT_TOKEN: optionalString.refine(
     (v) => v === undefined || v.startsWith("xoxb-"),
@@ -23,8 +27,33 @@ const EnvSchema = z.object({
     "must start with xapp-",
   ),
   SLACK_API_URL: z.url().optional(),
+  /** OAuth installs in many workspaces (HTTP mode): the app's client id and secret, and the key tokens are encrypted with. */
+  SLACK_CLIENT_ID: optionalString,
+  SLACK_CLIENT_SECRET: optionalString,
+  /** Where Slack sends the installer back; default: the redirect URL set in the app's config. */
+  SLACK_REDIRECT_URI: z.url().optional(),
+  /** 32 bytes, base64: encrypts installations (bot tokens) at rest in Redis (AES-256-GCM). */
+  LENSBOT_TOKEN_KEY: optionalString.refine(
+    (v) => v === undefined || Buffer.from(v, "base64").length === 32,
+    "must be 32 bytes in base64 (openssl rand -base64 32)",
+  ),
   ANTHROPIC_API_KEY: optionalString,
   ANTHROPIC_BASE_URL: z.url().optional(),
+  /** Which service runs the claude engine: the Claude API (or ANTHROPIC_BASE_URL), Amazon Bedrock, Google Vertex AI. */
+  LENSBOT_MODEL_BACKEND: z.enum(MODEL_BACKENDS).default("anthropic"),
+  /** Send the structured-output format: `auto` is on for anthropic, off for bedrock and vertex (README, "Model backends"). */
+  LENSBOT_STRUCTURED_OUTPUTS: z.enum(["auto", "on", "off"]).default("auto"),
+  /** Bedrock: the AWS region (required), optional static keys (else the AWS default credential chain), or a Bedrock API key. */
+  AWS_REGION: optionalString,
+  AWS_ACCESS_KEY_ID: optionalString,
+  AWS_SECRET_ACCESS_KEY: optionalString,
+  AWS_SESSION_TOKEN: optionalString,
+  AWS_BEARER_TOKEN_BEDROCK: optionalString,
+  ANTHROPIC_BEDROCK_BASE_URL: z.url().optional(),
+  /** Vertex: region (or `global`) and project, both required; credentials are Google's Application Default Credentials. */
+  CLOUD_ML_REGION: optionalString,
+  ANTHROPIC_VERTEX_PROJECT_ID: optionalString,
+  ANTHROPIC_VERTEX_BASE_URL: z.url().optional(),
   REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
   /** Prefix of every Redis key lensbot writes (records; the queue uses `{<prefix>:bull}`). */
   LENSBOT_REDIS_PREFIX: z
@@ -82,11 +111,32 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       signingSecret: env.SLACK_SIGNING_SECRET,
       appToken: env.SLACK_APP_TOKEN,
       apiUrl: env.SLACK_API_URL,
+      clientId: env.SLACK_CLIENT_ID,
+      clientSecret: env.SLACK_CLIENT_SECRET,
+      redirectUri: env.SLACK_REDIRECT_URI,
+      tokenKey: env.LENSBOT_TOKEN_KEY,
     },
     anthropic: {
       apiKey: env.ANTHROPIC_API_KEY,
       baseURL: env.ANTHROPIC_BASE_URL,
       maxRetries: env.LENSBOT_MODEL_RETRIES,
+    },
+    modelBackend: {
+      name: env.LENSBOT_MODEL_BACKEND,
+      structuredOutputs: env.LENSBOT_STRUCTURED_OUTPUTS,
+      bedrock: {
+        region: env.AWS_REGION,
+        accessKeyId: env.AWS_ACCESS_KEY_ID,
+        secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+        sessionToken: env.AWS_SESSION_TOKEN,
+        apiKey: env.AWS_BEARER_TOKEN_BEDROCK,
+        baseURL: env.ANTHROPIC_BEDROCK_BASE_URL,
+      },
+      vertex: {
+        region: env.CLOUD_ML_REGION,
+        projectId: env.ANTHROPIC_VERTEX_PROJECT_ID,
+        baseURL: env.ANTHROPIC_VERTEX_BASE_URL,
+      },
     },
     models: {
       ...(env.LENSBOT_MODEL_SUGGEST && { suggest: env.LENSBOT_MODEL_SUGGEST }),
@@ -125,25 +175,82 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+  const lines = [
+    ...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`)),
+    ...backendIssues(env),
+  ];
+  if (!parsed.success || lines.length > 0) {
     throw new LensbotError(ErrorCode.ConfigInvalid, `Invalid configuration:\n  - ${lines.join("\n  - ")}`);
   }
   return toConfig(parsed.data);
 }
 
-/**
- * Checks that what the Slack app needs is set: bot token and signing secret (HTTP), or bot
- * token and app token (Socket Mode).
- * @throws LensbotError `config_invalid` naming each missing variable.
- */
-export function requireSlack(config: Config): Omit<Config["slack"], "botToken"> & { botToken: string } {
-  const missing: string[] = [];
-  if (!config.slack.botToken) missing.push("SLACK_BOT_TOKEN");
-  if (!config.slack.appToken && !config.slack.signingSecret)
-    missing.push("SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)");
-  if (missing.length > 0 || !config.slack.botToken) {
-    throw new LensbotError(ErrorCode.ConfigInvalid, `Missing configuration:\n  - ${missing.join("\n  - ")}`);
+/** What the chosen model backend needs and is missing, as `NAME: message` lines. */
+function backendIssues(env: NodeJS.ProcessEnv): string[] {
+  const set = (name: string) => Boolean(env[name]?.trim());
+  const backend = env.LENSBOT_MODEL_BACKEND?.trim();
+  const issues: string[] = [];
+  const need = (name: string) => {
+    if (!set(name)) issues.push(`${name}: required when LENSBOT_MODEL_BACKEND=${backend}`);
+  };
+  if (backend === "bedrock") {
+    need("AWS_REGION");
+    if (set("AWS_ACCESS_KEY_ID") !== set("AWS_SECRET_ACCESS_KEY"))
+      issues.push(
+        "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: set both, or neither to use the AWS default credential chain",
+      );
+    if (set("AWS_SESSION_TOKEN") && !set("AWS_ACCESS_KEY_ID"))
+      issues.push("AWS_SESSION_TOKEN: needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
   }
-  return { ...config.slack, botToken: config.slack.botToken };
+  if (backend === "vertex") {
+    need("CLOUD_ML_REGION");
+    need("ANTHROPIC_VERTEX_PROJECT_ID");
+  }
+  return issues;
+}
+
+/** How the Slack side runs: one workspace with a fixed bot token, or OAuth installs in many. */
+export type SlackSetup = Omit<Config["slack"], "botToken" | "clientId" | "clientSecret" | "tokenKey"> &
+  (
+    | { mode: "single"; botToken: string }
+    | { mode: "oauth"; clientId: string; clientSecret: string; tokenKey: Buffer; signingSecret: string }
+  );
+
+/**
+ * Checks that what the Slack app needs is set, for one of two setups:
+ * - one workspace (the default): `SLACK_BOT_TOKEN`, and `SLACK_SIGNING_SECRET` (HTTP) or
+ *   `SLACK_APP_TOKEN` (Socket Mode);
+ * - OAuth installs in many workspaces (when `SLACK_CLIENT_ID` is set, HTTP only): the client id
+ *   and secret, the signing secret and `LENSBOT_TOKEN_KEY`, and no fixed bot token.
+ * @throws LensbotError `config_invalid` naming each missing or conflicting variable.
+ */
+export function requireSlack(config: Config): SlackSetup {
+  const { botToken, clientId, clientSecret, tokenKey, ...rest } = config.slack;
+  const missing: string[] = [];
+  const fail = (what: string) =>
+    new LensbotError(ErrorCode.ConfigInvalid, `${what}:\n  - ${missing.join("\n  - ")}`);
+  if (clientId) {
+    if (!clientSecret) missing.push("SLACK_CLIENT_SECRET");
+    if (!rest.signingSecret) missing.push("SLACK_SIGNING_SECRET");
+    if (!tokenKey) missing.push("LENSBOT_TOKEN_KEY (32 bytes in base64, to encrypt tokens at rest)");
+    if (botToken)
+      missing.push("SLACK_BOT_TOKEN must be unset with SLACK_CLIENT_ID (tokens come from installs)");
+    if (rest.appToken) missing.push("SLACK_APP_TOKEN must be unset: OAuth installs run over HTTP");
+    if (missing.length > 0 || !clientSecret || !tokenKey || !rest.signingSecret)
+      throw fail("Configuration for OAuth installs");
+    return {
+      ...rest,
+      mode: "oauth",
+      clientId,
+      clientSecret,
+      signingSecret: rest.signingSecret,
+      tokenKey: Buffer.from(tokenKey, "base64"),
+    };
+  }
+  if (!botToken)
+    missing.push("SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for OAuth installs)");
+  if (!rest.appToken && !rest.signingSecret)
+    missing.push("SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)");
+  if (missing.length > 0 || !botToken) throw fail("Missing configuration");
+  return { ...rest, mode: "single", botToken };
 }

@@ -15,6 +15,8 @@ export const ErrorCode = {
   Cancelled: "cancelled",
   SlackRefused: "slack_refused",
   SlackUnavailable: "slack_unavailable",
+  /** lensbot is not (or no longer) installed in the workspace a job or event names. */
+  SlackNotInstalled: "slack_not_installed",
   /** Redis, where records, digests and the queue live, did not answer. */
   StoreUnavailable: "store_unavailable",
   Internal: "internal",
@@ -35,6 +37,7 @@ const FINAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.ModelOutputInvalid,
   ErrorCode.Cancelled,
   ErrorCode.SlackRefused,
+  ErrorCode.SlackNotInstalled,
 ]);
 
 /** Base class for every error lensbot throws on purpose. */

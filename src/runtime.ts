@@ -1,3 +1,4 @@
+import { InstallProvider, LogLevel } from "@slack/oauth";
 import { WebClient } from "@slack/web-api";
 import { Cluster, Redis } from "ioredis";
 import { AnalyseThread } from "./app/analyse.js";
@@ -9,13 +10,15 @@ import { createEngine, defaultEngineName } from "./engines/index.js";
 import { createLogger, type Logger } from "./logger.js";
 import { opsRoutes, startOpsServer } from "./ops/health.js";
 import { Metrics } from "./ops/metrics.js";
-import { createDigestQueue, createDigestWorker } from "./queue/digest.js";
+import { createDigestQueue, createDigestWorker, unscheduleDigest } from "./queue/digest.js";
 import { createDigestProcessor } from "./queue/digest-processor.js";
 import { createFailedHandler, createProcessor } from "./queue/processor.js";
 import { createAnalysisQueue, createAnalysisWorker, modelRateLimit, queuePrefix } from "./queue/queue.js";
 import { createSlackApp } from "./slack/app.js";
-import { UserNames } from "./slack/thread.js";
+import { installationQuery } from "./slack/listeners/install.js";
+import { InstalledWorkspaces, SingleWorkspace, type Workspaces } from "./slack/workspaces.js";
 import { DigestStore } from "./store/digests.js";
+import { RedisInstallationStore, RedisStateStore } from "./store/installations.js";
 import { RecordStore } from "./store/records.js";
 
 /** A connection to one Redis or to a Redis Cluster; lensbot and BullMQ use either the same way. */
@@ -126,6 +129,19 @@ export async function start(
   const digestQueue = createDigestQueue(redis, prefix);
   const digests = new DigestStore(redis, { prefix: config.redisPrefix });
   const home = new HomeTab({ records: store, digests, library, logger });
+  const oauth =
+    slack.mode === "oauth"
+      ? {
+          clientId: slack.clientId,
+          clientSecret: slack.clientSecret,
+          installationStore: new RedisInstallationStore(redis, {
+            prefix: config.redisPrefix,
+            key: slack.tokenKey,
+          }),
+          stateStore: new RedisStateStore(redis, { prefix: config.redisPrefix }),
+          ...(slack.redirectUri && { redirectUri: slack.redirectUri }),
+        }
+      : undefined;
   const metrics = new Metrics({ queues: [queue, digestQueue] });
   const ops = opsRoutes({
     redis,
@@ -142,29 +158,46 @@ export async function start(
     // No retries inside the client: a post whose answer was lost is looked for in the thread
     // before it is sent again (see ThreadPublisher), and anything else fails the attempt.
     // Rate limits surface to the publisher, which waits out Retry-After itself.
-    const client = new WebClient(slack.botToken, {
+    const clientOptions = {
       ...(slack.apiUrl && { slackApiUrl: slack.apiUrl }),
       fetch: metrics.slackFetch(),
       rejectRateLimitedCalls: true,
       retryConfig: { retries: 0 },
       timeout: config.slackTimeoutMs,
-    });
-    const auth = await client.auth.test();
+    };
+    let workspaces: Workspaces;
+    if (slack.mode === "single") {
+      const client = new WebClient(slack.botToken, clientOptions);
+      // Checks the token at start-up: a wrong one stops the process here, not at the first job.
+      const auth = await client.auth.test();
+      workspaces = new SingleWorkspace(client, auth.bot_id);
+    } else if (oauth) {
+      const installer = new InstallProvider({
+        clientId: oauth.clientId,
+        clientSecret: oauth.clientSecret,
+        installationStore: oauth.installationStore,
+        stateStore: oauth.stateStore,
+        logLevel: LogLevel.WARN,
+        ...(slack.apiUrl && { clientOptions: { slackApiUrl: slack.apiUrl } }),
+      });
+      workspaces = new InstalledWorkspaces(
+        installer.authorize,
+        (token) => new WebClient(token, clientOptions),
+      );
+    } else throw new Error("unreachable: OAuth setup without its stores");
     const engine = createEngine(defaultEngineName(config), config, opened);
     const analyse = new AnalyseThread({
-      client,
+      workspaces,
       store,
       catalogue,
       index,
       engine,
-      names: new UserNames(client),
-      ...(auth.bot_id && { ownBotId: auth.bot_id }),
       maxProblemChars: config.maxProblemChars,
       threadTokens: config.threadTokens,
       concurrency: config.concurrency,
       timeouts: config.timeouts,
       logger,
-      onDone: (job) => home.publish(client, job.teamId, job.userId),
+      onDone: (job, { client }) => home.publish(client, job.teamId, job.userId),
       streaming: config.streaming,
       metrics,
     });
@@ -178,7 +211,7 @@ export async function start(
     // Retro digests: their job schedulers fire on this queue, wherever workers run.
     const digestWorker = createDigestWorker(
       workerRedis,
-      createDigestProcessor({ client, records: store, digests, library, engine, logger }),
+      createDigestProcessor({ workspaces, records: store, digests, library, engine, logger }),
       { prefix },
     );
     digestWorker.on("error", (err) => logger.error({ err }, "digest worker error"));
@@ -201,7 +234,16 @@ export async function start(
 
   if (roles.app) {
     const app = createSlackApp({
-      botToken: slack.botToken,
+      ...(slack.mode === "single" ? { botToken: slack.botToken } : { oauth }),
+      forgetTeam: async (team) => {
+        if (oauth) await oauth.installationStore.deleteInstallation(installationQuery(team));
+        if (!team.teamId) return;
+        const runs = await store.forgetTeam(team.teamId);
+        for (const channel of await digests.forgetTeam(team.teamId)) {
+          await unscheduleDigest(digestQueue, team.teamId, channel);
+        }
+        logger.info({ team: team.teamId, runs }, "deleted a team's installation and records");
+      },
       ...(slack.signingSecret && { signingSecret: slack.signingSecret }),
       ...(slack.appToken && { appToken: slack.appToken }),
       ...(slack.apiUrl && { apiUrl: slack.apiUrl }),

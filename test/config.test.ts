@@ -27,7 +27,31 @@ describe("loadConfig", () => {
   it("requires the Slack credentials only when the bot runs", () => {
     expect(() => requireSlack(loadConfig({}))).toThrow(/SLACK_BOT_TOKEN[\s\S]*SLACK_SIGNING_SECRET/);
     const slack = requireSlack(loadConfig({ SLACK_BOT_TOKEN: "xoxb-1", SLACK_APP_TOKEN: "xapp-1" }));
-    expect(slack.botToken).toBe("xoxb-1");
+    expect(slack).toMatchObject({ mode: "single", botToken: "xoxb-1", appToken: "xapp-1" });
+  });
+
+  it("takes OAuth installs instead of one bot token, and says what is missing or conflicting", () => {
+    const key = Buffer.alloc(32, 7).toString("base64");
+    const oauth = requireSlack(
+      loadConfig({
+        SLACK_CLIENT_ID: "1.2",
+        SLACK_CLIENT_SECRET: "s",
+        SLACK_SIGNING_SECRET: "sig",
+        LENSBOT_TOKEN_KEY: key,
+      }),
+    );
+    expect(oauth).toMatchObject({ mode: "oauth", clientId: "1.2", clientSecret: "s" });
+    expect(oauth.mode === "oauth" && oauth.tokenKey.length).toBe(32);
+    expect(() =>
+      requireSlack(
+        loadConfig({ SLACK_CLIENT_ID: "1.2", SLACK_BOT_TOKEN: "xoxb-1", SLACK_APP_TOKEN: "xapp-1" }),
+      ),
+    ).toThrow(
+      /SLACK_CLIENT_SECRET[\s\S]*SLACK_SIGNING_SECRET[\s\S]*LENSBOT_TOKEN_KEY[\s\S]*SLACK_BOT_TOKEN must be unset[\s\S]*SLACK_APP_TOKEN must be unset/,
+    );
+    expect(() => loadConfig({ LENSBOT_TOKEN_KEY: "c2hvcnQ=" })).toThrow(
+      /LENSBOT_TOKEN_KEY: must be 32 bytes/,
+    );
   });
 });
 

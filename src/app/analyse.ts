@@ -1,4 +1,3 @@
-import type { WebClient } from "@slack/web-api";
 import type { Catalogue } from "../catalogue/catalogue.js";
 import type { CatalogueIndex } from "../catalogue/search.js";
 import { ErrorCode, LensbotError, SlackError } from "../errors.js";
@@ -9,19 +8,18 @@ import { runPipeline, type StepTimeouts } from "../pipeline/run.js";
 import { type AnalysisResult, type Problem, totalUsage } from "../pipeline/schemas.js";
 import type { AnalysisJob } from "../queue/jobs.js";
 import { respondEphemeral, ThreadPublisher } from "../slack/publisher.js";
-import { buildTranscript, readThread, type UserNames } from "../slack/thread.js";
+import { buildTranscript, readThread } from "../slack/thread.js";
+import type { Workspace, Workspaces } from "../slack/workspaces.js";
 import type { RecordStore } from "../store/records.js";
 
 /** What the use case needs; built once per worker process. */
 export interface AnalyseDeps {
-  client: WebClient;
+  /** Where each job's team is reached: its Web API client, bot id and people's names. */
+  workspaces: Workspaces;
   store: RecordStore;
   catalogue: Catalogue;
   index: CatalogueIndex;
   engine: Engine;
-  names: UserNames;
-  /** The bot's own bot_id, so its earlier cards are summarised in transcripts. */
-  ownBotId?: string;
   maxProblemChars: number;
   threadTokens: number;
   /** Lens analyses at once within one run. */
@@ -35,7 +33,7 @@ export interface AnalyseDeps {
   /** Prometheus metrics: step durations and model usage. */
   metrics?: Metrics;
   /** Called once a run is done (e.g. to refresh the person's App Home); its failure is only logged. */
-  onDone?: (job: AnalysisJob) => Promise<void>;
+  onDone?: (job: AnalysisJob, workspace: Workspace) => Promise<void>;
 }
 
 /** One attempt at a job: who is running it, and the signal that stops it. */
@@ -68,8 +66,8 @@ export class AnalyseThread {
     this.#deps = deps;
   }
 
-  #publisher(job: AnalysisJob, owner: string): ThreadPublisher {
-    const { client, store, catalogue, sleep } = this.#deps;
+  #publisher(job: AnalysisJob, owner: string, { client }: Workspace): ThreadPublisher {
+    const { store, catalogue, sleep } = this.#deps;
     const stream = this.#deps.streaming
       ? { userId: job.userId, ...(job.teamId && { teamId: job.teamId }) }
       : undefined;
@@ -96,7 +94,8 @@ export class AnalyseThread {
     const { store } = this.#deps;
     await store.createRun(job);
     const saved = await store.getRun(job.runId);
-    const publisher = this.#publisher(job, attempt.owner);
+    const workspace = await this.#deps.workspaces.get(job.teamId);
+    const publisher = this.#publisher(job, attempt.owner, workspace);
     const resuming =
       saved !== undefined &&
       saved.status !== "queued" &&
@@ -109,7 +108,7 @@ export class AnalyseThread {
     try {
       let problem = saved?.problem;
       if (!problem) {
-        problem = await this.#problem(job);
+        problem = await this.#problem(job, workspace);
         await store.saveProblem(job.runId, problem);
       }
       if (!saved?.suggestion) await store.setStatus(job.runId, "suggesting");
@@ -147,7 +146,7 @@ export class AnalyseThread {
         "analysis done",
       );
       await this.#deps
-        .onDone?.(job)
+        .onDone?.(job, workspace)
         .catch((err: unknown) => this.#deps.logger.error({ err, runId: job.runId }, "after-run hook failed"));
       return result;
     } catch (err) {
@@ -164,7 +163,7 @@ export class AnalyseThread {
    * @throws what the engine or Slack throws (the job is retried).
    */
   async followUp(job: AnalysisJob, attempt: Attempt): Promise<void> {
-    const publisher = this.#publisher(job, attempt.owner);
+    const publisher = this.#publisher(job, attempt.owner, await this.#deps.workspaces.get(job.teamId));
     const key = job.questionTs ?? String(job.requestedAt);
     const record = await this.#deps.store.getRun(job.runId);
     if (!record?.problem || record.analyses.length === 0) {
@@ -263,7 +262,7 @@ export class AnalyseThread {
    */
   async willRetry(job: AnalysisJob, owner: string, note: string): Promise<void> {
     await this.#deps.store.setStatus(job.runId, "queued", note);
-    const publisher = this.#publisher(job, owner);
+    const publisher = this.#publisher(job, owner, await this.#deps.workspaces.get(job.teamId));
     await publisher.status((s) => ({ ...s, note }));
   }
 
@@ -272,7 +271,20 @@ export class AnalyseThread {
    * status line marked failed, and the record `failed`. Safe to call twice (slots are idempotent).
    */
   async fail(job: AnalysisJob, err: unknown, owner: string): Promise<void> {
-    const publisher = this.#publisher(job, owner);
+    let workspace: Workspace;
+    try {
+      workspace = await this.#deps.workspaces.get(job.teamId);
+    } catch (wsErr) {
+      // Uninstalled: no one in that workspace can be told any more.
+      await this.#deps.store.setStatus(job.runId, "failed");
+      this.#deps.logger.info(
+        { runId: job.runId, team: job.teamId },
+        "run dropped: lensbot is not installed there",
+      );
+      if (wsErr instanceof LensbotError && wsErr.code === ErrorCode.SlackNotInstalled) return;
+      throw wsErr;
+    }
+    const publisher = this.#publisher(job, owner, workspace);
     if (job.trigger === "follow_up") {
       // The run itself stays as it was; only this answer failed.
       const key = job.questionTs ?? String(job.requestedAt);
@@ -295,11 +307,11 @@ export class AnalyseThread {
     }
   }
 
-  async #problem(job: AnalysisJob): Promise<Problem> {
+  async #problem(job: AnalysisJob, { client, names: people, botId }: Workspace): Promise<Problem> {
     const deps = this.#deps;
     const notes = job.notes ?? [];
     if (!job.readThread) return prepareProblem(job.question, { maxChars: deps.maxProblemChars, notes });
-    const { messages, unread } = await readThread(deps.client, job.channel, job.threadTs, {
+    const { messages, unread } = await readThread(client, job.channel, job.threadTs, {
       ...(job.questionTs && { questionTs: job.questionTs }),
     });
     const userIds = [
@@ -308,10 +320,10 @@ export class AnalyseThread {
       ),
     ];
     const names = new Map<string, string>();
-    for (const id of userIds) if (id) names.set(id, await deps.names.name(id));
+    for (const id of userIds) if (id) names.set(id, await people.name(id));
     const transcript = buildTranscript(messages, names, {
       budgetTokens: deps.threadTokens,
-      ...(deps.ownBotId && { ownBotId: deps.ownBotId }),
+      ...(botId && { ownBotId: botId }),
       ...(job.questionTs && { questionTs: job.questionTs }),
       unread,
     });

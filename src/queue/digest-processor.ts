@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import type { WebClient } from "@slack/web-api";
 import { type Job, UnrecoverableError } from "bullmq";
 import { collectDigest, digestId, permalinkFor, postDigest } from "../app/digest.js";
 import type { Library } from "../catalogue/graph.js";
@@ -8,12 +7,14 @@ import { asLensbotError } from "../errors.js";
 import type { LogSink } from "../logger.js";
 import type { Engine } from "../pipeline/ports.js";
 import { respondEphemeral } from "../slack/publisher.js";
+import type { Workspaces } from "../slack/workspaces.js";
 import type { DigestStore } from "../store/digests.js";
 import type { RecordStore } from "../store/records.js";
 import { DigestJobSchema } from "./digest.js";
 
 export interface DigestProcessorDeps {
-  client: WebClient;
+  /** Where each digest's team is reached (its Web API client). */
+  workspaces: Workspaces;
   records: RecordStore;
   digests: DigestStore;
   library: Library;
@@ -63,6 +64,7 @@ export function createDigestProcessor(deps: DigestProcessorDeps) {
         }
         return { skipped: "off" };
       }
+      const { client } = await deps.workspaces.get(team);
       let period = asked;
       let late = false;
       let id: string;
@@ -80,7 +82,7 @@ export function createDigestProcessor(deps: DigestProcessorDeps) {
           records: deps.records,
           library: deps.library,
           engine: deps.engine,
-          permalink: permalinkFor(deps.client),
+          permalink: permalinkFor(client),
           logger: deps.logger,
           ...(signal && { signal }),
         },
@@ -92,7 +94,7 @@ export function createDigestProcessor(deps: DigestProcessorDeps) {
       }
       const ts = await postDigest(
         {
-          client: deps.client,
+          client,
           records: deps.records,
           digests: deps.digests,
           catalogue: deps.library.catalogue,

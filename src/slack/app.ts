@@ -5,9 +5,11 @@ import {
   type ButtonAction,
   type FeedbackButtonsAction,
   HTTPReceiver,
+  type InstallationStore,
   LogLevel,
   type MessageShortcut,
   type RespondFn,
+  type StateStore,
 } from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
 import type { Queue } from "bullmq";
@@ -33,14 +35,49 @@ import {
 import { createAssistant } from "./listeners/assistant.js";
 import { digestCommand, isDigestCommand, registerDigestActions } from "./listeners/digest.js";
 import { registerHome } from "./listeners/home.js";
+import { registerUninstall, type TeamRef } from "./listeners/install.js";
 import { answerLibraryCommand, parseLibraryCommand, registerLibraryActions } from "./listeners/library.js";
 import { ThreadPublisher } from "./publisher.js";
 import { withRateLimit } from "./rate-limit.js";
 import { decodeMrkdwn } from "./thread.js";
 import { withTimeout } from "./timeout.js";
 
+/**
+ * OAuth installs in many workspaces (HTTP only): Bolt serves `/slack/install` and
+ * `/slack/oauth_redirect`, keeps installations in `installationStore` and authorises every
+ * request with the token of the workspace it came from.
+ */
+export interface OAuthOptions {
+  clientId: string;
+  clientSecret: string;
+  installationStore: InstallationStore;
+  /** Single-use, expiring states (see `RedisStateStore`). */
+  stateStore: StateStore;
+  /** Where Slack sends the installer back; default: the app config's redirect URL. */
+  redirectUri?: string;
+}
+
+/** The bot scopes lensbot asks for; the same list as `manifest.yml` (a test checks they agree). */
+export const BOT_SCOPES = [
+  "commands",
+  "app_mentions:read",
+  "assistant:write",
+  "chat:write",
+  "chat:write.public",
+  "channels:history",
+  "channels:read",
+  "groups:history",
+  "im:history",
+  "users:read",
+];
+
 export interface SlackAppOptions {
-  botToken: string;
+  /** One workspace: its bot token. Leave unset with `oauth`. */
+  botToken?: string;
+  /** Installs in many workspaces instead of one bot token (HTTP mode only). */
+  oauth?: OAuthOptions;
+  /** Forgets a team once lensbot is uninstalled there or its bot token is revoked (its installation and records). */
+  forgetTeam?: (team: TeamRef) => Promise<void>;
   signingSecret?: string;
   /** Socket Mode when set. */
   appToken?: string;
@@ -140,8 +177,9 @@ export function createSlackApp(options: SlackAppOptions): App {
   const enqueueTimeout = options.enqueueTimeoutMs ?? 2_000;
   const maxChars = options.maxProblemChars ?? 16_000;
   const socketMode = Boolean(options.appToken);
+  const oauth = options.oauth;
   const app = new App({
-    token: options.botToken,
+    ...(options.botToken && { token: options.botToken }),
     ...(socketMode
       ? {
           socketMode: true,
@@ -153,6 +191,20 @@ export function createSlackApp(options: SlackAppOptions): App {
           receiver: new HTTPReceiver({
             signingSecret: options.signingSecret ?? "",
             ...(options.customRoutes && { customRoutes: options.customRoutes }),
+            ...(oauth && {
+              clientId: oauth.clientId,
+              clientSecret: oauth.clientSecret,
+              installationStore: oauth.installationStore,
+              scopes: BOT_SCOPES,
+              ...(oauth.redirectUri && { redirectUri: oauth.redirectUri }),
+              installerOptions: {
+                stateStore: oauth.stateStore,
+                // /slack/install goes straight to Slack's consent page.
+                directInstall: true,
+                ...(oauth.redirectUri && { redirectUriPath: new URL(oauth.redirectUri).pathname }),
+                ...(options.apiUrl && { clientOptions: { slackApiUrl: options.apiUrl } }),
+              },
+            }),
             processBeforeResponse: false,
             // A signed request Bolt cannot process (a malformed payload) is acknowledged, logged
             // and dropped: Slack would only retry it, and nothing about it can be fixed later.
@@ -375,6 +427,7 @@ export function createSlackApp(options: SlackAppOptions): App {
   });
 
   registerHome(app, { home: options.home, logger });
+  if (options.forgetTeam) registerUninstall(app, { forget: options.forgetTeam, logger });
   app.assistant(
     createAssistant({
       store,
@@ -391,8 +444,8 @@ export function createSlackApp(options: SlackAppOptions): App {
     library: options.library,
     logger,
     maxProblemChars: maxChars,
-    startRun: ({ teamId, channel, userId, question, lensId, triggerId, threadTs }) =>
-      startRun(app.client, undefined, {
+    startRun: (client, { teamId, channel, userId, question, lensId, triggerId, threadTs }) =>
+      startRun(client, undefined, {
         runId: dedupeKey("apply-modal", triggerId),
         trigger: threadTs ? "message_shortcut" : "slash_command",
         ...(teamId && { teamId }),

@@ -3,6 +3,7 @@ import type { Digest } from "../digest/build.js";
 import { type DigestConfig, DigestConfigSchema } from "../digest/config.js";
 import { keys } from "./keys.js";
 import type { Vote } from "./records.js";
+import { scanKeys } from "./scan.js";
 
 /** A digest as posted: where it is (its buttons are checked against this) and what it said. */
 export interface PostedDigest {
@@ -57,6 +58,26 @@ export class DigestStore {
     const channels = (await this.#redis.smembers(this.#k.digestChannels(team))).sort();
     const configs = await Promise.all(channels.map((c) => this.get(team, c)));
     return configs.filter((c): c is DigestConfig => c !== undefined);
+  }
+
+  /**
+   * Deletes a team's digest configs and the digests posted for it (with their votes).
+   * @returns the channels whose digest was on, so their job schedulers can be removed too.
+   */
+  async forgetTeam(team: string): Promise<string[]> {
+    const channels = await this.#redis.smembers(this.#k.digestChannels(team));
+    for (const channel of channels) await this.#redis.del(this.#k.digest(team, channel));
+    await this.#redis.del(this.#k.digestChannels(team));
+    const posted = (await scanKeys(this.#redis, this.#k.digestPost("*"))).filter(
+      (key) => !key.endsWith(":feedback"),
+    );
+    for (const key of posted) {
+      if ((await this.#redis.hget(key, "team")) !== team) continue;
+      // Two commands: the two keys need not share a cluster slot.
+      await this.#redis.del(key);
+      await this.#redis.del(`${key}:feedback`);
+    }
+    return channels;
   }
 
   /** Remembers a posted digest (same id again: overwritten, e.g. when a retry edited it). */

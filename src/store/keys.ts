@@ -32,6 +32,10 @@ export function keys(prefix: string) {
     digestPost: (digestId: string) => `${prefix}:digestpost:${digestId}`,
     /** hash: user id → "up" | "down", votes on one posted digest */
     digestFeedback: (digestId: string) => `${prefix}:digestpost:${digestId}:feedback`,
+    /** string: a workspace's (`T:<team>`) or organisation's (`E:<enterprise>`) installation, sealed (see `RedisInstallationStore`) */
+    installation: (id: string) => `${prefix}:installation:${id}`,
+    /** string: an OAuth state handed out by /slack/install (install options as JSON), single use, expiring */
+    oauthState: (state: string) => `${prefix}:oauthstate:${state}`,
     /** sorted set: run ids of a channel by creation time (ms), for digests; trimmed to the retention */
     channelRuns: (team: string, channel: string) => `${prefix}:channel:${team}:${channel}:runs`,
   };

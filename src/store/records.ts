@@ -2,6 +2,7 @@ import type { Cluster, Redis } from "ioredis";
 import type { LensAnalysis, ModeSuggestion, Problem, Synthesis } from "../pipeline/schemas.js";
 import type { AnalysisJob } from "../queue/jobs.js";
 import { keys } from "./keys.js";
+import { scanKeys } from "./scan.js";
 
 /** Where a run is in its life: the states of the run's state machine. */
 export type RunStatus = "queued" | "suggesting" | "analysing" | "synthesising" | "done" | "failed";
@@ -294,24 +295,45 @@ export class RecordStore {
    * records whose team Slack did not say.
    */
   async channelsWithRuns(): Promise<{ team: string; channel: string }[]> {
-    const redis = this.#redis as unknown as Redis | Cluster;
-    const nodes =
-      "nodes" in redis && typeof redis.nodes === "function" ? redis.nodes("master") : [redis as Redis];
     const pattern = this.#k.channelRuns("*", "*");
     const [head, tail] = pattern.split("*:*") as [string, string];
-    const found = new Map<string, { team: string; channel: string }>();
-    for (const node of nodes) {
-      let cursor = "0";
-      do {
-        const [next, keys] = await node.scan(cursor, "MATCH", pattern, "COUNT", 500);
-        cursor = next;
-        for (const key of keys) {
-          const [team, channel] = key.slice(head.length, key.length - tail.length).split(":");
-          if (team && channel) found.set(key, { team, channel });
-        }
-      } while (cursor !== "0");
+    return (await scanKeys(this.#redis, pattern)).flatMap((key) => {
+      const [team, channel] = key.slice(head.length, key.length - tail.length).split(":");
+      return team && channel ? [{ team, channel }] : [];
+    });
+  }
+
+  /**
+   * Deletes everything kept about one team (when lensbot is uninstalled there or its token is
+   * revoked): its runs (record, message slots, votes, lock), their thread, channel and person
+   * indexes, and its feedback log.
+   * @returns how many runs were deleted.
+   */
+  async forgetTeam(team: string): Promise<number> {
+    const k = this.#k;
+    const indexes = (
+      await Promise.all(
+        [k.channelRuns(team, "*"), k.userRuns(team, "*"), k.thread(team, "*", "*")].map((p) =>
+          scanKeys(this.#redis, p),
+        ),
+      )
+    ).flat();
+    const runIds = new Set<string>();
+    for (const key of indexes) {
+      if (key.endsWith(":runs")) for (const id of await this.#redis.zrange(key, 0, -1)) runIds.add(id);
+      else {
+        const id = await this.#redis.get(key);
+        if (id) runIds.add(id);
+      }
     }
-    return [...found.values()];
+    for (const id of runIds) {
+      // Only this team's runs: a run id found in its indexes is checked against the record.
+      const owner = await this.#redis.hget(k.run(id), "team");
+      if (owner !== null && owner !== team) continue;
+      await this.#redis.del(k.run(id), k.slots(id), k.feedback(id), k.lock(id));
+    }
+    for (const key of [...indexes, k.feedbackLog(team)]) await this.#redis.del(key);
+    return runIds.size;
   }
 
   /**

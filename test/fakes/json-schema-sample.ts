@@ -79,8 +79,10 @@ export function answerFor(schema: Record<string, unknown>, text: string): unknow
         return [walk(items, [...path, "0"])];
       }
       case "number":
-      case "integer":
         return 0.8;
+      case "integer":
+        // 80% of the way up the allowed range (a 1-10 rubric score gives 8).
+        return Math.round(Number(node.maximum ?? 10) * 0.8);
       case "string":
         return path.at(-1) === "lens_id" ? "pace-layering" : text;
       default:

@@ -16,6 +16,8 @@
  * - `conversations.replies` returns the thread root once, on the first page only;
  * - `chat.postMessage` with a `thread_ts` that matches no message answers `thread_not_found`.
  */
+
+import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -120,6 +122,8 @@ export interface FakeSlackOptions {
 interface Channel {
   id: string;
   name: string;
+  /** The workspace it belongs to: tokens of other workspaces cannot see it (`channel_not_found`). */
+  team: string;
   /** Whether the bot is a member (it can post and read). */
   botMember: boolean;
   /** A private channel: invisible to `conversations.info` unless the bot is a member. */
@@ -162,6 +166,11 @@ type Handler = (args: Args) => Answer;
 export class FakeSlack {
   /** The bot identity `auth.test` answers with; its user is also known to `users.info`. */
   readonly bot: BotIdentity;
+  /**
+   * Whether the workspace renders `table` blocks. False emulates one that does not: a message
+   * carrying a table is refused with `invalid_blocks`, so the publisher's fallback can be tested.
+   */
+  tableBlocks = true;
   /** Base URL for `new WebClient(token, { slackApiUrl: fake.apiUrl })`; ends in `/api/`. */
   apiUrl = "";
   /** Where `apps.connections.open` sends a Socket Mode client (see `FakeSocketMode`); unset: refused. */
@@ -170,6 +179,14 @@ export class FakeSlack {
   #server: Server;
   #started = performance.now();
   #token: string | undefined;
+  /** Who the current call speaks for: the default bot, or the bot of the workspace whose token it carries. */
+  #caller: BotIdentity;
+  /** Tokens handed out by `oauth.v2.access`, with their workspace's bot identity. */
+  #installs = new Map<string, { bot: BotIdentity; revoked: boolean }>();
+  /** The app's OAuth credentials once `enableOAuth` was called; then only installed tokens work. */
+  #oauthApp: { clientId: string; clientSecret: string } | undefined;
+  /** Codes from `authorizeInstall`, each good for one `oauth.v2.access`. */
+  #codes = new Map<string, { bot: BotIdentity; redirectUri?: string; userId: string }>();
   #calls: SlackCall[] = [];
   #channels = new Map<string, Channel>();
   #users = new Map<string, SlackUser>();
@@ -209,6 +226,7 @@ export class FakeSlack {
   private constructor(options: FakeSlackOptions) {
     this.#token = options.token;
     this.bot = { ...DEFAULT_BOT, ...options.bot };
+    this.#caller = this.bot;
     this.#addBotUser();
     this.#server = createServer((req, res) => void this.#handle(req, res));
   }
@@ -298,10 +316,12 @@ export class FakeSlack {
     display_name?: string;
     is_bot?: boolean;
     tz?: string;
+    /** The workspace (default the fake's own). */
+    team?: string;
   }): SlackUser {
     const stored: SlackUser = {
       id: user.id,
-      team_id: this.bot.team_id,
+      team_id: user.team ?? this.bot.team_id,
       name: user.name,
       real_name: user.real_name,
       deleted: false,
@@ -330,7 +350,8 @@ export class FakeSlack {
       botMember = true,
       isPrivate = false,
       members = [],
-    }: { botMember?: boolean; isPrivate?: boolean; members?: string[] } = {},
+      team = this.#caller.team_id,
+    }: { botMember?: boolean; isPrivate?: boolean; members?: string[]; team?: string } = {},
   ): void {
     const existing = this.#channels.get(id);
     if (existing) {
@@ -340,6 +361,7 @@ export class FakeSlack {
       this.#channels.set(id, {
         id,
         name,
+        team,
         botMember,
         isPrivate,
         members: new Set(members),
@@ -367,10 +389,98 @@ export class FakeSlack {
     const [first, ...rest] = messages;
     if (!first) throw new Error("seedThread needs at least one message");
     const ch = this.#channel(channel);
-    const root = this.#store(ch, this.#seeded(first), undefined);
+    const root = this.#store(ch, this.#seeded(first, ch.team), undefined);
     const tss = [root.ts];
-    for (const m of rest) tss.push(this.#store(ch, this.#seeded(m), root).ts);
+    for (const m of rest) tss.push(this.#store(ch, this.#seeded(m, ch.team), root).ts);
     return { thread_ts: root.ts, tss };
+  }
+
+  // ---- OAuth installs ---------------------------------------------------------------------------
+
+  /**
+   * Turns on OAuth installs for an app with these credentials. From then on only tokens handed
+   * out by `oauth.v2.access` (and app-level tokens) are accepted, each acting in its own workspace.
+   */
+  enableOAuth(app: { clientId: string; clientSecret: string }): this {
+    this.#oauthApp = app;
+    return this;
+  }
+
+  /**
+   * What Slack's consent page does when a person approves the install in `team`: returns the
+   * one-time code that Slack appends to the redirect URL. `redirectUri`, when given, must match
+   * the one `oauth.v2.access` is called with.
+   */
+  authorizeInstall(
+    team: { id: string; name: string },
+    { redirectUri, userId = `U${team.id}ADMIN` }: { redirectUri?: string; userId?: string } = {},
+  ): string {
+    const code = `code-${team.id}-${randomUUID()}`;
+    const slug = team.name.toLowerCase().replace(/[^a-z0-9]+/g, "-");
+    this.#codes.set(code, {
+      bot: {
+        user_id: `U${team.id}BOT`,
+        bot_id: `B${team.id}BOT`,
+        app_id: this.bot.app_id,
+        user: "lensbot",
+        team_id: team.id,
+        team: team.name,
+        url: `https://${slug}.slack.com/`,
+      },
+      ...(redirectUri && { redirectUri }),
+      userId,
+    });
+    return code;
+  }
+
+  /** Uninstalls the app from a workspace: its tokens answer `token_revoked` from now on. */
+  uninstall(teamId: string): void {
+    for (const install of this.#installs.values()) if (install.bot.team_id === teamId) install.revoked = true;
+  }
+
+  /** The bot tokens handed out to a workspace, in order (the last is the live one). */
+  tokensOf(teamId: string): string[] {
+    return [...this.#installs].filter(([, i]) => i.bot.team_id === teamId).map(([token]) => token);
+  }
+
+  /** `oauth.v2.access`: the app's credentials (form fields or HTTP Basic) and a one-time code → a bot token. */
+  #oauthAccess(a: Args, authorization: string | undefined): Answer {
+    const basic = /^Basic\s+(\S+)$/i.exec(authorization ?? "")?.[1];
+    const [basicId, basicSecret] = basic ? Buffer.from(basic, "base64").toString("utf8").split(":") : [];
+    const clientId = str(a.client_id) ?? basicId;
+    const clientSecret = str(a.client_secret) ?? basicSecret;
+    if (!this.#oauthApp || clientId !== this.#oauthApp.clientId)
+      return { ok: false, error: "invalid_client_id" };
+    if (clientSecret !== this.#oauthApp.clientSecret) return { ok: false, error: "bad_client_secret" };
+    const code = str(a.code) ?? "";
+    const grant = this.#codes.get(code);
+    if (!grant) return { ok: false, error: "invalid_code" };
+    this.#codes.delete(code);
+    if (grant.redirectUri && str(a.redirect_uri) !== grant.redirectUri) {
+      return { ok: false, error: "bad_redirect_uri" };
+    }
+    const token = `xoxb-${grant.bot.team_id}-${randomUUID()}`;
+    this.#installs.set(token, { bot: grant.bot, revoked: false });
+    this.addUser({
+      id: grant.bot.user_id,
+      name: "lensbot",
+      real_name: "Lens Bot",
+      is_bot: true,
+      team: grant.bot.team_id,
+    });
+    (this.#users.get(grant.bot.user_id) as SlackUser).profile.bot_id = grant.bot.bot_id;
+    return {
+      ok: true,
+      access_token: token,
+      token_type: "bot",
+      scope: "commands,app_mentions:read,chat:write",
+      bot_user_id: grant.bot.user_id,
+      app_id: grant.bot.app_id,
+      team: { id: grant.bot.team_id, name: grant.bot.team },
+      enterprise: null,
+      authed_user: { id: grant.userId },
+      is_enterprise_install: false,
+    };
   }
 
   // ---- scripting --------------------------------------------------------------------------------
@@ -444,6 +554,11 @@ export class FakeSlack {
     call.args = args;
     if (token !== undefined) call.token = token;
 
+    // Called with the app's client credentials, not a token.
+    if (method === "oauth.v2.access") {
+      this.#answer(res, call, this.#oauthAccess(args, req.headers.authorization));
+      return;
+    }
     const handler = this.#handlers[method];
     if (!handler) {
       this.#answer(res, call, { ok: false, error: "unknown_method", req_method: method });
@@ -461,14 +576,34 @@ export class FakeSlack {
       this.#answer(res, call, { ok: false, error: "not_authed" });
       return;
     }
+    const installed = this.#installs.get(token);
+    if (installed?.revoked) {
+      this.#answer(res, call, { ok: false, error: "token_revoked" });
+      return;
+    }
+    if (this.#oauthApp && !installed && !token.startsWith("xapp-")) {
+      this.#answer(res, call, { ok: false, error: "invalid_auth" });
+      return;
+    }
+    const caller = installed?.bot ?? this.bot;
+    // A workspace's token sees only its own channels and people, as in Slack.
+    const named = this.#channels.get(str(args.channel) ?? "");
+    if (named && named.team !== caller.team_id) {
+      this.#answer(res, call, { ok: false, error: "channel_not_found" });
+      return;
+    }
+    const person = this.#users.get(str(args.user) ?? "");
+    if (method === "users.info" && person && person.team_id !== caller.team_id) {
+      this.#answer(res, call, { ok: false, error: "user_not_found" });
+      return;
+    }
     // apps.connections.open takes an app-level token (xapp-) and nothing else does, as in Slack.
     const appLevel = method === "apps.connections.open";
     if (
       appLevel
         ? !token.startsWith("xapp-")
-        : this.#token !== undefined
-          ? token !== this.#token
-          : !token.startsWith("xoxb-")
+        : installed === undefined &&
+          (this.#token !== undefined ? token !== this.#token : !token.startsWith("xoxb-"))
     ) {
       this.#answer(res, call, { ok: false, error: appLevel ? "not_allowed_token_type" : "invalid_auth" });
       return;
@@ -480,10 +615,13 @@ export class FakeSlack {
       return;
     }
     let answer: Answer;
+    this.#caller = caller;
     try {
       answer = handler(args);
     } catch (e) {
       answer = { ok: false, error: "internal_error", detail: (e as Error).message };
+    } finally {
+      this.#caller = this.bot;
     }
     const drop = this.#dropped.get(method);
     if (drop && drop > 0) {
@@ -522,7 +660,7 @@ export class FakeSlack {
     const attachments = Array.isArray(a.attachments) ? a.attachments : undefined;
     const text = str(a.text);
     if (text === undefined && !blocks?.length && !attachments?.length) return { ok: false, error: "no_text" };
-    const tooBig = sizeError(text, blocks);
+    const tooBig = sizeError(text, blocks) ?? tableError(blocks, attachments, this.tableBlocks);
     if (tooBig) return { ok: false, error: tooBig };
     const ch = this.#channel(channel);
     if (!ch.botMember) return { ok: false, error: "not_in_channel" };
@@ -537,10 +675,10 @@ export class FakeSlack {
       type: "message",
       ts: "",
       text: text ?? "",
-      user: this.bot.user_id,
-      bot_id: this.bot.bot_id,
-      app_id: this.bot.app_id,
-      team: this.bot.team_id,
+      user: this.#caller.user_id,
+      bot_id: this.#caller.bot_id,
+      app_id: this.#caller.app_id,
+      team: this.#caller.team_id,
     };
     if (blocks) message.blocks = blocks;
     if (attachments) message.attachments = attachments;
@@ -556,18 +694,24 @@ export class FakeSlack {
     if (!ch.botMember) return { ok: false, error: "not_in_channel" };
     const message = this.#find(ch, str(a.ts) ?? "");
     if (!message) return { ok: false, error: "message_not_found" };
-    if (message.bot_id !== this.bot.bot_id && message.user !== this.bot.user_id) {
+    if (message.bot_id !== this.#caller.bot_id && message.user !== this.#caller.user_id) {
       return { ok: false, error: "cant_update_message" };
     }
     // A stream is finished with chat.stopStream before it can be edited.
     if (message.stream?.state === "open") return { ok: false, error: "cant_update_message" };
     const text = str(a.text);
-    const tooBig = sizeError(text, Array.isArray(a.blocks) ? a.blocks : undefined);
+    const tooBig =
+      sizeError(text, Array.isArray(a.blocks) ? a.blocks : undefined) ??
+      tableError(
+        Array.isArray(a.blocks) ? a.blocks : undefined,
+        Array.isArray(a.attachments) ? a.attachments : undefined,
+        this.tableBlocks,
+      );
     if (tooBig) return { ok: false, error: tooBig };
     if (text !== undefined) message.text = text;
     if (Array.isArray(a.blocks)) message.blocks = a.blocks;
     if (Array.isArray(a.attachments)) message.attachments = a.attachments;
-    message.edited = { user: this.bot.user_id, ts: this.#nextTs() };
+    message.edited = { user: this.#caller.user_id, ts: this.#nextTs() };
     return {
       ok: true,
       channel: ch.id,
@@ -619,10 +763,10 @@ export class FakeSlack {
       type: "message",
       ts: "",
       text: markdownOf(chunks),
-      user: this.bot.user_id,
-      bot_id: this.bot.bot_id,
-      app_id: this.bot.app_id,
-      team: this.bot.team_id,
+      user: this.#caller.user_id,
+      bot_id: this.#caller.bot_id,
+      app_id: this.#caller.app_id,
+      team: this.#caller.team_id,
       stream: { state: "open", chunks },
     };
     const stored = this.#store(ch, message, root);
@@ -668,7 +812,7 @@ export class FakeSlack {
     if (!ch) return { ok: false, error: "channel_not_found" };
     const message = this.#find(ch, str(a.message_ts) ?? "");
     if (!message) return { ok: false, error: "message_not_found" };
-    let permalink = `${this.bot.url}archives/${ch.id}/p${message.ts.replace(".", "")}`;
+    let permalink = `${this.#caller.url}archives/${ch.id}/p${message.ts.replace(".", "")}`;
     if (message.thread_ts && message.thread_ts !== message.ts) {
       permalink += `?thread_ts=${message.thread_ts}&cid=${ch.id}`;
     }
@@ -792,9 +936,9 @@ export class FakeSlack {
     if (!isRecord(view) || view.type !== "home") return { ok: false, error: "invalid_arguments" };
     const stored = {
       id: `VFAKE${String(++this.#viewSeq).padStart(5, "0")}`,
-      team_id: this.bot.team_id,
-      app_id: this.bot.app_id,
-      bot_id: this.bot.bot_id,
+      team_id: this.#caller.team_id,
+      app_id: this.#caller.app_id,
+      bot_id: this.#caller.bot_id,
       hash: `hash.${this.#viewSeq}`,
       ...structuredClone(view),
     };
@@ -852,7 +996,7 @@ export class FakeSlack {
   /** Stores a message with a fresh ts; as a reply of `root` when given (updating the root's reply stats). */
   #store(ch: Channel, message: SlackMessage, root: SlackMessage | undefined): SlackMessage {
     message.ts = this.#nextTs();
-    if (message.user && message.user !== this.bot.user_id) ch.members.add(message.user);
+    if (message.user && message.user !== this.#caller.user_id) ch.members.add(message.user);
     if (root) {
       message.thread_ts = root.ts;
       if (root.user) message.parent_user_id = root.user;
@@ -875,8 +1019,8 @@ export class FakeSlack {
     return message;
   }
 
-  #seeded(m: SeedMessage): SlackMessage {
-    const message: SlackMessage = { type: "message", ts: "", text: m.text, team: this.bot.team_id };
+  #seeded(m: SeedMessage, team: string): SlackMessage {
+    const message: SlackMessage = { type: "message", ts: "", text: m.text, team };
     if (m.user !== undefined) message.user = m.user;
     if (m.bot_id !== undefined) message.bot_id = m.bot_id;
     if (m.subtype !== undefined) message.subtype = m.subtype;
@@ -1024,6 +1168,56 @@ function sizeError(text: string | undefined, blocks: unknown[] | undefined): str
   }
   walk(blocks);
   return total > 12_000 ? "msg_blocks_too_long" : undefined;
+}
+
+/**
+ * Slack's rules for `table` blocks in a message, checked independently of lensbot's checker
+ * (docs.slack.dev/reference/block-kit/blocks/table-block, and what apps posting tables report):
+ * a table belongs in an attachment's `blocks` (`invalid_blocks` among the message's own); one
+ * table per message (`invalid_attachments` for a second); at most 100 rows of at most 20 cells,
+ * each `raw_text` (non-empty text), `rich_text` or `raw_number`; at most 20 `column_settings` with
+ * `align` left, center or right and a boolean `is_wrapped` (`invalid_attachments` otherwise).
+ * Stricter than the documentation in one point: rows of unequal length are refused. With
+ * `supported` false (a workspace without tables) any table is `invalid_blocks`.
+ */
+function tableError(
+  blocks: unknown[] | undefined,
+  attachments: unknown[] | undefined,
+  supported: boolean,
+): string | undefined {
+  if (blocks?.some((b) => isRecord(b) && b.type === "table")) return "invalid_blocks";
+  const tables = (attachments ?? []).flatMap((a) =>
+    isRecord(a) && Array.isArray(a.blocks) ? a.blocks.filter((b) => isRecord(b) && b.type === "table") : [],
+  );
+  if (tables.length === 0) return undefined;
+  if (!supported) return "invalid_blocks";
+  if (tables.length > 1) return "invalid_attachments";
+  const table = tables[0] as Record<string, unknown>;
+  const rows = table.rows;
+  if (!Array.isArray(rows) || rows.length === 0 || rows.length > 100) return "invalid_attachments";
+  const width = Array.isArray(rows[0]) ? rows[0].length : -1;
+  for (const row of rows) {
+    if (!Array.isArray(row) || row.length === 0 || row.length > 20 || row.length !== width)
+      return "invalid_attachments";
+    for (const cell of row) {
+      if (!isRecord(cell)) return "invalid_attachments";
+      if (cell.type === "raw_text" && (typeof cell.text !== "string" || cell.text.length === 0))
+        return "invalid_attachments";
+      if (cell.type !== "raw_text" && cell.type !== "rich_text" && cell.type !== "raw_number")
+        return "invalid_attachments";
+    }
+  }
+  const settings = table.column_settings;
+  if (settings !== undefined) {
+    if (!Array.isArray(settings) || settings.length > 20) return "invalid_attachments";
+    for (const cs of settings) {
+      if (!isRecord(cs)) return "invalid_attachments";
+      if (cs.align !== undefined && !["left", "center", "right"].includes(String(cs.align)))
+        return "invalid_attachments";
+      if (cs.is_wrapped !== undefined && typeof cs.is_wrapped !== "boolean") return "invalid_attachments";
+    }
+  }
+  return undefined;
 }
 
 const CHUNK_TYPES = new Set(["markdown_text", "plan_update", "task_update", "blocks"]);

@@ -12,6 +12,7 @@ import { createDigestQueue, createDigestWorker } from "../../src/queue/digest.js
 import { createDigestProcessor } from "../../src/queue/digest-processor.js";
 import { connectRedis } from "../../src/runtime.js";
 import { checkBlockKitLimits } from "../../src/slack/blocks/limits.js";
+import { SingleWorkspace } from "../../src/slack/workspaces.js";
 import { RecordStore } from "../../src/store/records.js";
 import {
   buttonClick,
@@ -61,7 +62,9 @@ async function digestCommand(text: string, channel = RETRO): Promise<string> {
 /** A digest processor of another worker process, on this harness's Redis and fake Slack. */
 const digestProcessor = (now?: () => number) =>
   createDigestProcessor({
-    client: new WebClient("xoxb-test-token", { slackApiUrl: h.slack.apiUrl, retryConfig: { retries: 0 } }),
+    workspaces: new SingleWorkspace(
+      new WebClient("xoxb-test-token", { slackApiUrl: h.slack.apiUrl, retryConfig: { retries: 0 } }),
+    ),
     records: h.store,
     digests: h.digests,
     library: opened,

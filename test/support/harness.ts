@@ -24,7 +24,7 @@ import { createFailedHandler, createProcessor } from "../../src/queue/processor.
 import { createAnalysisQueue, createAnalysisWorker } from "../../src/queue/queue.js";
 import { connectRedis, type RedisClient } from "../../src/runtime.js";
 import { createSlackApp } from "../../src/slack/app.js";
-import { UserNames } from "../../src/slack/thread.js";
+import { SingleWorkspace } from "../../src/slack/workspaces.js";
 import { DigestStore } from "../../src/store/digests.js";
 import { RecordStore } from "../../src/store/records.js";
 import { FakeAnthropic } from "../fakes/anthropic.js";
@@ -144,19 +144,18 @@ export async function startHarness(
         })
       : createOfflineEngine(opened);
   const home = new HomeTab({ records: store, digests, library: opened, logger });
+  const workspaces = new SingleWorkspace(client, slack.bot.bot_id);
   const analyse = new AnalyseThread({
-    client,
+    workspaces,
     store,
     catalogue,
     index,
     engine,
-    names: new UserNames(client),
-    ownBotId: slack.bot.bot_id,
     maxProblemChars: 16_000,
     threadTokens: 6_000,
     concurrency: 4,
     logger,
-    onDone: (job) => home.publish(client, job.teamId, job.userId),
+    onDone: (job, ws) => home.publish(ws.client, job.teamId, job.userId),
     streaming: options.streaming ?? false,
   });
   const deps = {
@@ -182,7 +181,7 @@ export async function startHarness(
       ? undefined
       : createDigestWorker(
           workerRedis,
-          createDigestProcessor({ client, records: store, digests, library: opened, engine, logger }),
+          createDigestProcessor({ workspaces, records: store, digests, library: opened, engine, logger }),
           { prefix: bullPrefix },
         );
   digestWorker?.on("error", () => {});
@@ -308,12 +307,18 @@ export const nextTriggerId = () => `${Date.now()}.${++triggerCounter}.${randomBy
 export function slashCommand(
   url: string,
   text: string,
-  extra: { trigger_id?: string; user_id?: string; channel_id?: string; response_url?: string } = {},
+  extra: {
+    trigger_id?: string;
+    user_id?: string;
+    channel_id?: string;
+    response_url?: string;
+    team_id?: string;
+  } = {},
 ) {
   const trigger = extra.trigger_id ?? nextTriggerId();
   const body = new URLSearchParams({
     token: "legacy",
-    team_id: "T0TEST",
+    team_id: extra.team_id ?? "T0TEST",
     team_domain: "test",
     channel_id: extra.channel_id ?? "C0LENS",
     channel_name: "eng",
@@ -334,10 +339,11 @@ export function eventCallback(
   event: Record<string, unknown>,
   eventId: string,
   retryNum?: number,
+  teamId = "T0TEST",
 ) {
   const body = JSON.stringify({
     token: "legacy",
-    team_id: "T0TEST",
+    team_id: teamId,
     api_app_id: "A0LENSBOT",
     type: "event_callback",
     event_id: eventId,
@@ -368,6 +374,9 @@ export function buttonClick(
     messageTs: string;
     threadTs: string;
     triggerId: string;
+    teamId?: string;
+    /** Default: the latest harness's fake Slack. */
+    responseUrl?: string;
   },
 ) {
   return interaction(url, {
@@ -375,13 +384,13 @@ export function buttonClick(
     trigger_id: click.triggerId,
     user: { id: click.userId, name: "user" },
     channel: { id: click.channel, name: "channel" },
-    team: { id: "T0TEST", domain: "test" },
+    team: { id: click.teamId ?? "T0TEST", domain: "test" },
     message: { ts: click.messageTs, thread_ts: click.threadTs, text: "card" },
     actions: [
       { type: "button", action_id: click.actionId, block_id: "b", value: click.value, action_ts: "1" },
     ],
     token: "legacy",
-    response_url: responseUrl(`action-${click.triggerId}`),
+    response_url: click.responseUrl ?? responseUrl(`action-${click.triggerId}`),
     api_app_id: "A0LENSBOT",
     container: { type: "message" },
   });

@@ -19,7 +19,7 @@ import { createClaudeEngine } from "../../src/engines/claude/engine.js";
 import { ANALYSIS_QUEUE } from "../../src/queue/jobs.js";
 import { createFailedHandler, createProcessor } from "../../src/queue/processor.js";
 import { connectRedis } from "../../src/runtime.js";
-import { UserNames } from "../../src/slack/thread.js";
+import { SingleWorkspace } from "../../src/slack/workspaces.js";
 import { RecordStore } from "../../src/store/records.js";
 
 const env = process.env;
@@ -39,7 +39,7 @@ const logger = {
     console.log(JSON.stringify({ msg, err: String((o as { err?: unknown }).err) })),
 };
 const analyse = new AnalyseThread({
-  client,
+  workspaces: new SingleWorkspace(client),
   store,
   catalogue,
   index: new CatalogueIndex(catalogue),
@@ -47,7 +47,6 @@ const analyse = new AnalyseThread({
     client: new Anthropic({ apiKey: "test-key", baseURL: env.ANTHROPIC_BASE_URL, maxRetries: 0 }),
     catalogue,
   }),
-  names: new UserNames(client),
   maxProblemChars: 16_000,
   threadTokens: 6_000,
   concurrency: 4,

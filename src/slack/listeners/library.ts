@@ -128,15 +128,18 @@ export function registerLibraryActions(
      * Starts a run with one lens: on a typed problem in the channel where the button was clicked,
      * or on an existing thread (`threadTs`, read like the message shortcut reads one).
      */
-    startRun: (run: {
-      teamId?: string;
-      channel: string;
-      userId: string;
-      question: string;
-      lensId: string;
-      triggerId: string;
-      threadTs?: string;
-    }) => Promise<void>;
+    startRun: (
+      client: WebClient,
+      run: {
+        teamId?: string;
+        channel: string;
+        userId: string;
+        question: string;
+        lensId: string;
+        triggerId: string;
+        threadTs?: string;
+      },
+    ) => Promise<void>;
   },
 ): void {
   const { catalogue } = deps.library;
@@ -244,11 +247,11 @@ export function registerLibraryActions(
         return;
       }
       await ack();
-      await deps.startRun({ ...base, channel: thread.channel, threadTs: thread.threadTs, question });
+      await deps.startRun(client, { ...base, channel: thread.channel, threadTs: thread.threadTs, question });
       return;
     }
     await ack();
-    await deps.startRun({ ...base, channel: meta.channel, question });
+    await deps.startRun(client, { ...base, channel: meta.channel, question });
   });
 }
 
