@@ -80,3 +80,61 @@ describe("clusterNodes (REDIS_URL naming a Redis Cluster)", () => {
     expect(() => clusterNodes("redis+cluster://h1:7000,h2")).toThrow(/host:port.*"h2"/);
   });
 });
+
+describe("loadConfig: model backends", () => {
+  it("defaults to the anthropic backend with structured outputs left to the backend", () => {
+    const c = loadConfig({});
+    expect(c.modelBackend.name).toBe("anthropic");
+    expect(c.modelBackend.structuredOutputs).toBe("auto");
+  });
+
+  it("reads bedrock's region, static keys and base URL, and vertex's project and region", () => {
+    const bedrock = loadConfig({
+      LENSBOT_MODEL_BACKEND: "bedrock",
+      AWS_REGION: "eu-west-1",
+      AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+      AWS_SECRET_ACCESS_KEY: "secret",
+      ANTHROPIC_BEDROCK_BASE_URL: "http://127.0.0.1:4010",
+    }).modelBackend;
+    expect(bedrock.name).toBe("bedrock");
+    expect(bedrock.bedrock).toMatchObject({
+      region: "eu-west-1",
+      accessKeyId: "AKIDEXAMPLE",
+      secretAccessKey: "secret",
+      baseURL: "http://127.0.0.1:4010",
+    });
+    const vertex = loadConfig({
+      LENSBOT_MODEL_BACKEND: "vertex",
+      CLOUD_ML_REGION: "global",
+      ANTHROPIC_VERTEX_PROJECT_ID: "acme-ai",
+      LENSBOT_STRUCTURED_OUTPUTS: "on",
+    }).modelBackend;
+    expect(vertex.vertex).toMatchObject({ region: "global", projectId: "acme-ai" });
+    expect(vertex.structuredOutputs).toBe("on");
+  });
+
+  it("lists every missing backend variable with the other bad ones, never echoing secrets", () => {
+    const message = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error("loadConfig accepted it");
+    };
+    const bedrock = message({
+      LENSBOT_MODEL_BACKEND: "bedrock",
+      AWS_SECRET_ACCESS_KEY: "very-secret-key",
+      PORT: "http",
+    });
+    expect(bedrock).toContain("AWS_REGION: required when LENSBOT_MODEL_BACKEND=bedrock");
+    expect(bedrock).toContain("AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: set both");
+    expect(bedrock).toContain("PORT:");
+    expect(bedrock).not.toContain("very-secret-key");
+    const vertex = message({ LENSBOT_MODEL_BACKEND: "vertex" });
+    expect(vertex).toContain("CLOUD_ML_REGION: required when LENSBOT_MODEL_BACKEND=vertex");
+    expect(vertex).toContain("ANTHROPIC_VERTEX_PROJECT_ID: required when LENSBOT_MODEL_BACKEND=vertex");
+    expect(message({ LENSBOT_MODEL_BACKEND: "azure" })).toContain("LENSBOT_MODEL_BACKEND:");
+    expect(message({ LENSBOT_STRUCTURED_OUTPUTS: "yes" })).toContain("LENSBOT_STRUCTURED_OUTPUTS:");
+  });
+});
