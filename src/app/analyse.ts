@@ -6,7 +6,7 @@ import { prepareProblem } from "../pipeline/input.js";
 import type { Engine, Sink } from "../pipeline/ports.js";
 import { runPipeline, type StepTimeouts } from "../pipeline/run.js";
 import { type AnalysisResult, type Problem, totalUsage } from "../pipeline/schemas.js";
-import type { AnalysisJob } from "../queue/jobs.js";
+import { type AnalysisJob, runFields } from "../queue/jobs.js";
 import { respondEphemeral, ThreadPublisher } from "../slack/publisher.js";
 import { buildTranscript, readThread } from "../slack/thread.js";
 import type { Workspace, Workspaces } from "../slack/workspaces.js";
@@ -137,9 +137,7 @@ export class AnalyseThread {
       await publisher.clearError();
       this.#deps.logger.info(
         {
-          runId: job.runId,
-          team: job.teamId,
-          channel: job.channel,
+          ...runFields(job),
           elapsedMs: result.elapsed_ms,
           tokens: totalUsage(result.usage),
         },
@@ -147,7 +145,9 @@ export class AnalyseThread {
       );
       await this.#deps
         .onDone?.(job, workspace)
-        .catch((err: unknown) => this.#deps.logger.error({ err, runId: job.runId }, "after-run hook failed"));
+        .catch((err: unknown) =>
+          this.#deps.logger.error({ err, ...runFields(job) }, "after-run hook failed"),
+        );
       return result;
     } catch (err) {
       // No stale post may race a retry or the error card.
@@ -188,10 +188,7 @@ export class AnalyseThread {
       { signal: attempt.signal, recordUsage: (u) => this.#deps.metrics?.modelUsage(u) },
     );
     await publisher.followUp(key, answer, job.question);
-    this.#deps.logger.info(
-      { runId: job.runId, team: job.teamId, channel: job.channel },
-      "follow-up answered",
-    );
+    this.#deps.logger.info(runFields(job), "follow-up answered");
   }
 
   /**
@@ -277,10 +274,7 @@ export class AnalyseThread {
     } catch (wsErr) {
       // Uninstalled: no one in that workspace can be told any more.
       await this.#deps.store.setStatus(job.runId, "failed");
-      this.#deps.logger.info(
-        { runId: job.runId, team: job.teamId },
-        "run dropped: lensbot is not installed there",
-      );
+      this.#deps.logger.info(runFields(job), "run dropped: lensbot is not installed there");
       if (wsErr instanceof LensbotError && wsErr.code === ErrorCode.SlackNotInstalled) return;
       throw wsErr;
     }

@@ -52,6 +52,11 @@ export const AnalysisJobSchema = z.object({
 });
 export type AnalysisJob = z.infer<typeof AnalysisJobSchema>;
 
+/** The fields every log line about a run carries: run id, team and channel (never text or tokens). */
+export function runFields(job: { runId: string; teamId?: string | undefined; channel: string }) {
+  return { runId: job.runId, team: job.teamId, channel: job.channel };
+}
+
 /**
  * A BullMQ job id from a Slack trigger: `event_id` for events (Slack's retries reuse it and Bolt
  * does not deduplicate), `trigger_id` for commands and shortcuts. Hashed so ids are short and

@@ -3,7 +3,7 @@ import { DelayedError, type Job, UnrecoverableError, WaitingError } from "bullmq
 import type { AnalyseThread } from "../app/analyse.js";
 import { CancelledError, ErrorCode, LensbotError } from "../errors.js";
 import type { RecordStore } from "../store/records.js";
-import { type AnalysisJob, AnalysisJobSchema } from "./jobs.js";
+import { type AnalysisJob, AnalysisJobSchema, runFields } from "./jobs.js";
 import { retryDelay } from "./queue.js";
 
 /** What the processor needs; built once per worker process. */
@@ -68,7 +68,7 @@ export function createProcessor(deps: ProcessorDeps) {
       return { runId: payload.runId, lenses: result.analyses.map((a) => a.lens_id) };
     } catch (err) {
       if (err instanceof CancelledError && deps.shuttingDown?.()) {
-        deps.logger.info({ runId: payload.runId, jobId: job.id }, "handed back at shutdown");
+        deps.logger.info({ ...runFields(payload), jobId: job.id }, "handed back at shutdown");
         await job.moveToWait(token);
         throw new WaitingError();
       }
@@ -78,9 +78,7 @@ export function createProcessor(deps: ProcessorDeps) {
       deps.logger.error(
         {
           err,
-          runId: payload.runId,
-          team: payload.teamId,
-          channel: payload.channel,
+          ...runFields(payload),
           jobId: job.id,
           attempt: job.attemptsMade + 1,
           final,
@@ -110,7 +108,7 @@ async function failRun(deps: ProcessorDeps, job: AnalysisJob, err: unknown, owne
   try {
     await deps.analyse.fail(job, err, owner);
   } catch (postErr) {
-    deps.logger.error({ err: postErr, runId: job.runId }, "could not post the failure message");
+    deps.logger.error({ err: postErr, ...runFields(job) }, "could not post the failure message");
   }
 }
 
@@ -129,7 +127,7 @@ export function createFailedHandler(deps: ProcessorDeps) {
     const run = await deps.store.getRun(parsed.data.runId).catch(() => undefined);
     if (!run || run.status === "failed" || run.status === "done") return;
     deps.logger.error(
-      { err: err.message, runId: parsed.data.runId, jobId: job.id },
+      { err: err.message, ...runFields(parsed.data), jobId: job.id },
       "analysis failed outside the processor",
     );
     await failRun(deps, parsed.data, err, `failed:${job.id}`);

@@ -21,7 +21,7 @@ import type { LogSink } from "../logger.js";
 import type { OpsRoute } from "../ops/health.js";
 import type { Metrics } from "../ops/metrics.js";
 import { truncateMiddle } from "../pipeline/input.js";
-import { type AnalysisJob, dedupeKey, type Trigger } from "../queue/jobs.js";
+import { type AnalysisJob, dedupeKey, runFields, type Trigger } from "../queue/jobs.js";
 import { enqueueAnalysis } from "../queue/queue.js";
 import type { DigestStore } from "../store/digests.js";
 import type { AnalysisRecord, RecordStore } from "../store/records.js";
@@ -326,7 +326,7 @@ export function createSlackApp(options: SlackAppOptions): App {
         "Enqueueing",
       );
     } catch (err) {
-      logger.error({ err, runId, channel: run.channel }, "could not start an analysis");
+      logger.error({ err, ...runFields({ ...run, runId }) }, "could not start an analysis");
       const message = startFailureMessage(err, runId.slice(-8));
       await publisher?.failed(message).catch(() => {});
       await tell(
@@ -586,7 +586,10 @@ export function createSlackApp(options: SlackAppOptions): App {
       await withTimeout(enqueueAnalysis(queue, jobId, job), enqueueTimeout, "Enqueueing");
       return true;
     } catch (err) {
-      logger.error({ err, runId: record.runId }, "could not enqueue a follow-up");
+      logger.error(
+        { err, runId: record.runId, team: record.team, channel: record.channel },
+        "could not enqueue a follow-up",
+      );
       return false;
     }
   }
@@ -667,7 +670,10 @@ export function createSlackApp(options: SlackAppOptions): App {
         "Redis",
       );
     } catch (err) {
-      logger.error({ err, runId: record.runId }, "could not record feedback");
+      logger.error(
+        { err, runId: record.runId, team: record.team, channel: record.channel },
+        "could not record feedback",
+      );
       await tell(
         { client, respond },
         "Sorry, I could not record that just now. Please try again in a minute.",

@@ -4,8 +4,10 @@
  * during an end-to-end /lens run against the fake Web API.
  */
 import { randomBytes } from "node:crypto";
+import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
+import { createLogger } from "../../src/logger.js";
 import { type Running, start } from "../../src/runtime.js";
 import { FakeSlack } from "../fakes/slack.js";
 import {
@@ -167,5 +169,54 @@ describe("/metrics (on the HTTP receiver)", () => {
     expect(sample(after, /^lensbot_step_duration_seconds_count\{step="analyze"\}/)).toBeGreaterThanOrEqual(2);
     expect(sample(after, /^lensbot_step_duration_seconds_count\{step="synthesize"\}/)).toBe(1);
     expect(after).not.toContain(BOT_TOKEN);
+  });
+});
+
+describe("log lines (the real pino logger)", () => {
+  it("carry the run id, team and channel, and never a token, a secret or the thread's text", async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(...String(chunk).split("\n").filter(Boolean));
+        done();
+      },
+    });
+    const running = await start(await env({ REDIS_URL }), createLogger("info", sink), {
+      app: true,
+      worker: true,
+    });
+    const secretText = "Our billing export stalls at 2 GB since the ledger-v7 migration";
+    try {
+      const url = `http://127.0.0.1:${running.port}`;
+      await slashCommand(`${url}/slack/events`, secretText, { channel_id: "C0LOGS" });
+      await waitFor(
+        () => slack.messages("C0LOGS").some((m) => JSON.stringify(m.blocks ?? []).includes("✅ *Done*")),
+        15_000,
+        "the run to finish",
+      );
+      await waitFor(() => lines.some((l) => l.includes('"analysis done"')), 5_000, "the done line");
+      // A run Slack refuses to start is logged with the same fields.
+      slack.fail("chat.postMessage", "channel_not_found");
+      await slashCommand(`${url}/slack/events`, secretText, { channel_id: "C0LOGS2" });
+      await waitFor(
+        () => lines.some((l) => l.includes('"could not start an analysis"')),
+        5_000,
+        "the failure line",
+      );
+    } finally {
+      await running.close();
+    }
+    const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const done = parsed.find((l) => l.msg === "analysis done");
+    expect(done).toMatchObject({ team: "T0TEST", channel: "C0LOGS", runId: expect.any(String) });
+    // Every line about a run says where it ran.
+    const aboutRuns = parsed.filter((l) => l.runId !== undefined);
+    expect(aboutRuns.length).toBeGreaterThan(0);
+    for (const line of aboutRuns) expect(line).toMatchObject({ team: "T0TEST", channel: expect.any(String) });
+    expect(parsed.find((l) => l.msg === "could not start an analysis")).toMatchObject({ channel: "C0LOGS2" });
+    const all = lines.join("\n");
+    expect(all).not.toContain(BOT_TOKEN);
+    expect(all).not.toContain(SIGNING_SECRET);
+    expect(all).not.toContain("ledger-v7");
   });
 });
