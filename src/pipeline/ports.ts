@@ -1,10 +1,13 @@
 import type { Lens } from "../catalogue/schema.js";
 import type { Ranking } from "../catalogue/search.js";
+import type { Attempt } from "./attempts.js";
 import type {
   CallUsage,
   FollowUp,
   LensAnalysis,
+  ModelSynthesis,
   ModeSuggestion,
+  OfflineSynthesis,
   Problem,
   RetroRequest,
   RetroSynthesis,
@@ -45,6 +48,8 @@ export interface SynthesizeRequest {
   analyses: LensAnalysis[];
   /** The same ranking the suggestion step saw (offline synthesis orders lenses by its evidence). */
   ranking: Ranking;
+  /** The earlier attempts to explain, one by one; when absent, those the problem names (`attemptsIn`). */
+  attempts?: Attempt[];
 }
 
 /**
@@ -55,7 +60,8 @@ export interface Engine {
   readonly name: "claude" | "offline";
   suggest(req: SuggestRequest, ctx: StepContext): Promise<ModeSuggestion>;
   analyze(req: AnalyzeRequest, ctx: StepContext): Promise<LensAnalysis>;
-  synthesize(req: SynthesizeRequest, ctx: StepContext): Promise<Synthesis>;
+  /** A fresh synthesis (never the legacy shape, which only stored records have). */
+  synthesize(req: SynthesizeRequest, ctx: StepContext): Promise<ModelSynthesis | OfflineSynthesis>;
   /** Answers a follow-up question through the lenses a run already applied. */
   followUp(req: FollowUpRequest, ctx: StepContext): Promise<FollowUp>;
   /** Across a period's analyses (retro digests): recurring patterns, systemic themes, questions. */

@@ -76,9 +76,61 @@ export const QualitySchema = z.object({
 });
 export type Quality = z.infer<typeof QualitySchema>;
 
+/** One criterion of the synthesis rubric: a 0-10 score and one line of reasoning. */
+const RubricScore = z.object({
+  score: z.number().int().min(0).max(10),
+  reasoning: text.describe("one line: why this score"),
+});
+
+/**
+ * The rubric a synthesis is judged on (the reference workflow's rubric for solutions), each 0-10:
+ * originality (a clear reframe, not more tactics), lens relevance (named lenses explicitly applied),
+ * explanation (why the earlier attempts failed), actionability (clear, testable steps), novelty (a
+ * non-obvious insight).
+ */
+export const SynthesisRubricSchema = z.object({
+  originality: RubricScore,
+  lens_relevance: RubricScore,
+  explanation: RubricScore,
+  actionability: RubricScore,
+  novelty: RubricScore,
+});
+export type SynthesisRubric = z.infer<typeof SynthesisRubricSchema>;
+export const RUBRIC_CRITERIA = [
+  "originality",
+  "lens_relevance",
+  "explanation",
+  "actionability",
+  "novelty",
+] as const satisfies readonly (keyof SynthesisRubric)[];
+
+/** The rubric's overall, 0-1: the mean of the five scores over 10 (compared with the quality bar). */
+export function rubricOverall(rubric: SynthesisRubric): number {
+  const sum = RUBRIC_CRITERIA.reduce((n, k) => n + rubric[k].score, 0);
+  return Math.round((sum / RUBRIC_CRITERIA.length / 10) * 100) / 100;
+}
+
+/**
+ * The judge's answer. One schema for reviewing a lens analysis (`lens`) and a synthesis
+ * (`synthesis`): every judge call of a run then has the same structured-output format, so the
+ * synthesis's judge reads the run context that the lens judges wrote to the prompt cache. Each
+ * task says which part to fill; the other is null.
+ */
 export const JudgeOutput = z.object({
-  scores: QualitySchema,
-  critique: text.describe("what would make the analysis more specific, novel and actionable"),
+  lens: z
+    .object({
+      scores: QualitySchema,
+      critique: text.describe("what would make the analysis more specific, novel and actionable"),
+    })
+    .nullable()
+    .describe("the review of a lens analysis; null when the task reviews a synthesis"),
+  synthesis: z
+    .object({
+      rubric: SynthesisRubricSchema,
+      critique: text.describe("what would raise the lowest rubric scores"),
+    })
+    .nullable()
+    .describe("the review of a synthesis; null when the task reviews a lens analysis"),
 });
 export type JudgeOutput = z.infer<typeof JudgeOutput>;
 
@@ -115,41 +167,166 @@ export type LensAnalysis =
 
 // ---------- step 3: synthesize_solution ----------
 
+const level = z.enum(["high", "medium", "low"]);
+
+/**
+ * What a model synthesis must contain (the structured-output contract of synthesize_solution, and
+ * of the MCP server's `synthesize_solution` tool). The reader sees the recommendation and the
+ * confidence first. Engines check more per run: lens ids belong to the run, and `attempts` has
+ * exactly one entry per attempt the problem names (see `attempts.ts`).
+ */
 export const SynthesisOutput = z.object({
+  recommendation: z.object({
+    summary: text.describe("what to do first and why, in two or three sentences"),
+    rationale: z.array(text).min(1).max(5).describe("the key reasons behind it, one sentence each"),
+  }),
+  confidence: z.object({
+    level,
+    justification: text.describe("why this level, in one or two sentences"),
+    near_certain: z.array(text).describe("what the evidence makes near certain"),
+    uncertain: z.array(z.object({ point: text, why: text })).describe("what is still uncertain, and why"),
+  }),
   reframe: text.describe("the problem restated in a way that opens new options"),
   root_cause: z.object({ statement: text, lens_id: z.string() }),
   insights: z.array(z.object({ lens_id: z.string(), insight: text })).min(1),
+  attempts: z
+    .array(
+      z.object({
+        attempt: text.describe("the attempt, by the label the task gives it"),
+        fell_short_because: text.describe("one line: why it could not reach the goal"),
+        lens_id: z.string().describe("the lens that best explains the shortfall"),
+      }),
+    )
+    .describe("why each earlier attempt fell short, one entry per attempt"),
+  options: z
+    .array(
+      z.object({
+        option: text,
+        chance_of_target: unit.describe(
+          "estimated probability (0-1) that this option reaches the stated target",
+        ),
+        reasoning: text,
+      }),
+    )
+    .min(1)
+    .describe("the main options, each with its estimated chance of reaching the target"),
   actions: z.object({
     immediate: z.array(text),
     short_term: z.array(text),
     long_term: z.array(text),
   }),
+  breakthrough_path: z.object({
+    steps: z
+      .array(
+        z.object({
+          step: text,
+          duration: text.describe("rough duration, e.g. '2 days' or '1-2 weeks'"),
+          outcome: text.describe("what this step should show or deliver"),
+        }),
+      )
+      .min(1)
+      .describe("the ordered steps to the target"),
+    expected_outcome: text.describe("where the path should land, against the target"),
+  }),
+  risks: z
+    .array(z.object({ risk: text, impact: level, mitigation: text }))
+    .describe("risks of the recommended path, with impact and mitigation"),
   trade_offs: z.array(text),
   validation: z.array(text).describe("how to tell, with measurements, whether the actions worked"),
-  why_earlier_attempts_fell_short: text,
-  constraint_check: z.array(
-    z.object({
-      constraint: text,
-      status: z.enum(["respected", "at_risk", "violated", "unknown"]),
-      note: text,
-    }),
-  ),
+  constraint_check: z
+    .array(
+      z.object({
+        constraint: text,
+        status: z.enum(["respected", "at_risk", "violated", "unknown"]),
+        note: text,
+      }),
+    )
+    .describe("feasibility: every constraint the problem states, and whether the plan respects it"),
 });
 export type SynthesisOutput = z.infer<typeof SynthesisOutput>;
 
-export type Synthesis =
-  | ({ source: "model" } & SynthesisOutput)
-  | {
-      source: "offline";
-      /** The lenses in the order to look at them: strongest evidence in the text first. */
-      look_first: { lens_id: string; lens_name: string; because: string }[];
-      /** Thinking modes the chosen lenses leave out. */
-      missing_modes: { id: string; name: string }[];
-      /** The linked lens that would widen the view most, and why. */
-      widen?: { lens_id: string; lens_name: string; because: string };
-      /** The one question to settle before anything else. */
-      settle_first: string;
-    };
+/** The judge's rubric for a model synthesis, its 0-1 overall, and whether one refinement ran. */
+export interface SynthesisQuality {
+  rubric: SynthesisRubric;
+  /** {@link rubricOverall}: compared with the quality bar. */
+  overall: number;
+  /** True when the first draft scored under the bar and was refined once. */
+  refined: boolean;
+}
+
+/** Parts every model synthesis has, including those stored before the recommendation existed. */
+type SynthesisCore = Pick<
+  SynthesisOutput,
+  "reframe" | "root_cause" | "insights" | "actions" | "trade_offs" | "validation" | "constraint_check"
+> & {
+  /**
+   * Why the earlier attempts fell short, in one paragraph. Kept for readers of `--json` and for
+   * records written before per-attempt entries: a current synthesis joins `attempts` into it.
+   */
+  why_earlier_attempts_fell_short: string;
+};
+
+/** A model synthesis as engines produce it now. */
+export type ModelSynthesis = { source: "model" } & SynthesisOutput &
+  SynthesisCore & {
+    /** Absent only when the judge call failed (the synthesis is still shown, unscored). */
+    quality?: SynthesisQuality;
+  };
+
+/**
+ * A model synthesis stored before recommendations, per-attempt entries, risks, options, the
+ * breakthrough path and rubric scores existed (records live 30 days): it still loads and renders.
+ */
+export type LegacyModelSynthesis = { source: "model" } & SynthesisCore;
+
+/** Said with an offline synthesis, so nobody takes the missing parts for an oversight. */
+export const OFFLINE_SYNTHESIS_NEEDS_MODEL =
+  "A recommendation, confidence, risks, chances of reaching the target and quality scores need the model: the offline engine does not invent them. Set ANTHROPIC_API_KEY for a model-written synthesis.";
+
+export interface OfflineSynthesis {
+  source: "offline";
+  /** The lenses in the order to look at them: strongest evidence in the text first. */
+  look_first: { lens_id: string; lens_name: string; because: string }[];
+  /** Thinking modes the chosen lenses leave out. */
+  missing_modes: { id: string; name: string }[];
+  /** The linked lens that would widen the view most, and why. */
+  widen?: { lens_id: string; lens_name: string; because: string };
+  /** The one question to settle before anything else. */
+  settle_first: string;
+  /**
+   * Each attempt the problem names, with catalogue questions (or pitfalls) of the run's lenses
+   * that probe why it fell short. Absent in records written before it existed.
+   */
+  attempts?: {
+    attempt: string;
+    effect?: string;
+    probes: { lens_id: string; lens_name: string; kind: "question" | "pitfall"; text: string }[];
+  }[];
+}
+
+export type Synthesis = ModelSynthesis | LegacyModelSynthesis | OfflineSynthesis;
+
+/** True for a model synthesis with the recommendation and the parts around it (not a legacy record). */
+export function isFullSynthesis(s: Synthesis): s is ModelSynthesis {
+  return s.source === "model" && "recommendation" in s && s.recommendation !== undefined;
+}
+
+/**
+ * A model synthesis from the model's output: `why_earlier_attempts_fell_short` is the per-attempt
+ * lines joined (`label: reason`), or says none were named.
+ */
+export function modelSynthesis(output: SynthesisOutput, quality?: SynthesisQuality): ModelSynthesis {
+  const why =
+    output.attempts.length > 0
+      ? output.attempts.map((a) => `${a.attempt}: ${a.fell_short_because}`).join("\n")
+      : "The problem names no earlier attempts.";
+  return {
+    source: "model",
+    ...output,
+    why_earlier_attempts_fell_short: why,
+    ...(quality && { quality }),
+  };
+}
 
 // ---------- follow-up: a question in a thread that already has an analysis ----------
 

@@ -2,6 +2,7 @@
  * The Claude engine against a loopback fake of the Messages API, reached by the real
  * @anthropic-ai/sdk through `baseURL` (nothing in the SDK or fetch is mocked).
  */
+import { readFileSync } from "node:fs";
 import Anthropic from "@anthropic-ai/sdk";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Catalogue } from "../../src/catalogue/catalogue.js";
@@ -21,7 +22,9 @@ import type {
   Problem,
   Quality,
   SynthesisOutput,
+  SynthesisRubric,
 } from "../../src/pipeline/schemas.js";
+import { isFullSynthesis, modelSynthesis } from "../../src/pipeline/schemas.js";
 import {
   cachedPrefix,
   FakeAnthropic,
@@ -163,8 +166,25 @@ const judgeAnswer = (
   overall: number,
   critique = "Cite the weekly failure rate in every belief.",
 ): JudgeOutput => ({
-  scores: scores(overall),
-  critique,
+  lens: { scores: scores(overall), critique },
+  synthesis: null,
+});
+
+/** A rubric with every criterion at `score` (0-10). */
+const rubric = (score: number): SynthesisRubric => ({
+  originality: { score, reasoning: "A reframe, not more tactics." },
+  lens_relevance: { score, reasoning: "Each lens is applied by name." },
+  explanation: { score, reasoning: "Each attempt gets its own reason." },
+  actionability: { score, reasoning: "Steps come with measures." },
+  novelty: { score, reasoning: "The detection gap is not obvious." },
+});
+
+const synthesisJudgeAnswer = (
+  score: number,
+  critique = "Tie each option to the 150 ms target.",
+): JudgeOutput => ({
+  lens: null,
+  synthesis: { rubric: rubric(score), critique },
 });
 
 /** The ids of the run's lenses, from the lens cards in the request. */
@@ -172,10 +192,48 @@ function runLensIds(body: MessagesBody): string[] {
   return [...messageText(body).matchAll(/<lens_card id="([a-z0-9-]+)">/g)].map((m) => m[1]!);
 }
 
-function synthesisFor(body: MessagesBody): SynthesisOutput {
+/** The attempt labels a synthesis request's schema requires (empty when it lists none). */
+function attemptLabels(body: MessagesBody): string[] {
+  try {
+    return enumAt(body, ["attempts", "[]", "attempt"]);
+  } catch {
+    return [];
+  }
+}
+
+function synthesisFor(body: MessagesBody, version = "draft"): SynthesisOutput {
   const ids = runLensIds(body);
   const root = ids[0] ?? "missing";
   return {
+    recommendation: {
+      summary: `[${version}] Make a bad deploy cheap: canary payments deploys first, because failures are found after deploy.`,
+      rationale: ["The freeze and the reviewer act before deploy.", "Alerts carry no signal today."],
+    },
+    confidence: {
+      level: "medium",
+      justification: "The weekly failure rate is clear; the cause of each failure is not.",
+      near_certain: ["Failures are found after deploy"],
+      uncertain: [{ point: "Whether canaries catch config errors", why: "No incident review says" }],
+    },
+    attempts: attemptLabels(body).map((attempt) => ({
+      attempt,
+      fell_short_because: `${attempt} acts before deploy; the failures show after it.`,
+      lens_id: root,
+    })),
+    options: [
+      { option: "Canary deploys", chance_of_target: 0.6, reasoning: "Catches most failures in minutes." },
+      { option: "Stricter review", chance_of_target: 0.1, reasoning: "Already tried, with little effect." },
+    ],
+    breakthrough_path: {
+      steps: [
+        { step: "Tag each failed deploy with its cause", duration: "1 week", outcome: "A cause per failure" },
+        { step: "Canary payments deploys", duration: "2 weeks", outcome: "Failures caught at 5% traffic" },
+      ],
+      expected_outcome: "Failed deploys reach users less than once a month.",
+    },
+    risks: [
+      { risk: "Canaries add ten minutes per deploy", impact: "medium", mitigation: "Automate the promotion" },
+    ],
     reframe: "How do we make a bad deploy cheap, rather than rare?",
     root_cause: { statement: "Failures are detected late because alerts carry no signal.", lens_id: root },
     insights: ids.map((id) => ({ lens_id: id, insight: `Insight from ${id} about the payments deploys.` })),
@@ -186,8 +244,6 @@ function synthesisFor(body: MessagesBody): SynthesisOutput {
     },
     trade_offs: ["Canaries slow each deploy by about ten minutes"],
     validation: ["Weekly failed deploys drop below one per month"],
-    why_earlier_attempts_fell_short:
-      "The second reviewer and the freeze act before deploy, but the failures are found after it.",
     constraint_check: [
       { constraint: "Team of 6", status: "at_risk", note: "Canary work competes with on-call load." },
     ],
@@ -202,11 +258,14 @@ interface Script {
   analyzeDelayMs?: number;
   /** Override the analyze answer for a lens. */
   analyze?: (lensId: string) => LensAnalysisOutput;
+  /** The synthesis rubric's score (0-10) per synthesis judge call (0-based); default 8. */
+  rubric?: (call: number) => number;
 }
 
 /** A responder that answers every step with valid, realistic JSON built from the request. */
 function scripted(script: Script = {}) {
   const judgeCalls = new Map<string, number>();
+  let synthesisJudgeCalls = 0;
   return (req: RecordedRequest): Reply => {
     // A repair turn is answered as the step it repairs (analysis repairs with the refined text).
     const step = req.step === "repair" ? repairedStepOf(req.body) : req.step;
@@ -249,6 +308,10 @@ function scripted(script: Script = {}) {
       }
       case "synthesize":
         return { kind: "json", value: synthesisFor(req.body) };
+      case "judge-synthesis":
+        return { kind: "json", value: synthesisJudgeAnswer(script.rubric?.(synthesisJudgeCalls++) ?? 8) };
+      case "refine-synthesis":
+        return { kind: "json", value: synthesisFor(req.body, "refined") };
       default:
         return { kind: "error", status: 400 };
     }
@@ -317,14 +380,28 @@ describe("claude engine: structured output", () => {
     // The schema allows any catalogue id (so it is the same for every run); the run's ids are checked in code.
     expect(enumAt(synthReq.body, ["root_cause", "lens_id"])).toEqual(catalogue.lenses.map((l) => l.id));
     expect(runLensIds(synthReq.body)).toEqual(expectedIds);
-    expect(synthesis).toEqual({ source: "model", ...synthesisFor(synthReq.body) });
+    expect(synthesis).toEqual(
+      modelSynthesis(synthesisFor(synthReq.body), { rubric: rubric(8), overall: 0.8, refined: false }),
+    );
+    // The problem names two attempts; each has its entry, by its label.
+    expect(attemptLabels(synthReq.body)).toEqual(["added a second reviewer", "added a Friday deploy freeze"]);
     expect(synthesis.root_cause.lens_id).toBe(expectedIds[0]);
     expect(synthesis.insights.map((i) => i.lens_id)).toEqual(expectedIds);
     expect(synthesis.constraint_check[0]?.status).toBe("at_risk");
 
-    // 1 suggest + 3 analyze + 3 judge + 1 synthesize, all structured output, no tool forcing.
+    // 1 suggest + 3 analyze + 3 judge + 1 synthesize + its judge, all structured output, no tool forcing.
     expect(fake.requests.map((r) => r.step).sort()).toEqual(
-      ["suggest", "analyze", "analyze", "analyze", "judge", "judge", "judge", "synthesize"].sort(),
+      [
+        "suggest",
+        "analyze",
+        "analyze",
+        "analyze",
+        "judge",
+        "judge",
+        "judge",
+        "synthesize",
+        "judge-synthesis",
+      ].sort(),
     );
     for (const req of fake.requests) {
       expect(req.body.output_config?.format?.type).toBe("json_schema");
@@ -502,6 +579,17 @@ describe("claude engine: prompt caching", () => {
     // The synthesis is the run's only call of its step: nothing marked, nothing written.
     const synthesis = result.usage.find((u) => u.step === "synthesize_solution")!;
     expect(synthesis.cache_creation_input_tokens).toBe(0);
+    // Its judge has the lens judges' model, format and run context: it reads their prefix, writes nothing.
+    const synthesisJudge = result.usage.find((u) => u.step === "judge_synthesis")!;
+    expect(synthesisJudge.cache_creation_input_tokens).toBe(0);
+    expect(synthesisJudge.cache_read_input_tokens).toBe(
+      judges.find((u) => u.cache_creation_input_tokens > 0)!.cache_creation_input_tokens,
+    );
+    const synthesisJudgeReq = fake.requestsFor("judge-synthesis")[0]!.body;
+    expect(synthesisJudgeReq.output_config?.format).toEqual(
+      fake.requestsFor("judge")[0]!.body.output_config?.format,
+    );
+    expect(cachedPrefix(synthesisJudgeReq)).toBe(cachedPrefix(fake.requestsFor("judge")[0]!.body));
   });
 
   it("caches nothing on a model whose minimum the prefix does not reach, and a long thread clears it", async () => {
@@ -727,6 +815,108 @@ describe("claude engine: judge and refinement", () => {
     expect(analysis.refined).toBe(false);
     expect(analysis.quality).toEqual(scores(0.9));
     expect(analysis.beliefs).toEqual(beliefsFor("pace-layering").beliefs);
+  });
+});
+
+describe("claude engine: the synthesis", () => {
+  const DASHBOARD: Problem = {
+    text: readFileSync(new URL("../../examples/dashboard-latency.txt", import.meta.url), "utf8").trim(),
+    notes: [],
+  };
+  const FIVE = [
+    "put a Redis cache in front of the aggregate queries",
+    "rewrote the two slowest SQL queries",
+    "added composite indexes on the events table",
+    "micro-optimised the serialisation code",
+    "tuned the connection pool size",
+  ];
+
+  it("carries every part for the dashboard example, with one entry per attempt the problem names (five)", async () => {
+    fake.respondWith(scripted({ lenses: 4 }));
+    const result = await runPipeline({ problem: DASHBOARD, catalogue, index, engine });
+    const s = result.synthesis;
+    if (!isFullSynthesis(s)) throw new Error("expected a full model synthesis");
+    const req = fake.requestsFor("synthesize")[0]!.body;
+    // The task lists the five attempts with their stated effects; the schema makes the labels an enum.
+    const task = messageText(req);
+    for (const label of FIVE) expect(task).toContain(`- "${label}"`);
+    expect(task).toContain("(effect stated: about 12% better)");
+    expect(attemptLabels(req)).toEqual(FIVE);
+    expect(s.attempts.map((a) => a.attempt)).toEqual(FIVE);
+    for (const a of s.attempts) expect(runLensIds(req)).toContain(a.lens_id);
+    // Every part of the reference workflow's synthesis is there.
+    expect(s.recommendation.summary).toMatch(/canary/i);
+    expect(s.recommendation.rationale.length).toBeGreaterThan(0);
+    expect(s.confidence.level).toBe("medium");
+    expect(s.confidence.near_certain.length + s.confidence.uncertain.length).toBeGreaterThan(0);
+    expect(s.risks[0]).toMatchObject({ impact: "medium", mitigation: "Automate the promotion" });
+    for (const o of s.options) expect(o.chance_of_target).toBeGreaterThanOrEqual(0);
+    expect(s.breakthrough_path.steps[0]).toMatchObject({ duration: "1 week" });
+    expect(s.constraint_check.length).toBeGreaterThan(0);
+    expect(s.quality?.rubric).toEqual(rubric(8));
+    expect(s.quality?.overall).toBe(0.8);
+    // The one-paragraph key stays for readers of --json: the per-attempt lines, joined.
+    expect(s.why_earlier_attempts_fell_short.split("\n")).toHaveLength(5);
+  });
+
+  it("sends a synthesis that leaves out an attempt back for repair, naming it", async () => {
+    const base = scripted({ lenses: 2 });
+    let synthesised = 0;
+    fake.respondWith((req) => {
+      if (req.step === "synthesize" && synthesised++ === 0) {
+        const draft = synthesisFor(req.body);
+        return { kind: "json", value: { ...draft, attempts: draft.attempts.slice(1) } };
+      }
+      return base(req);
+    });
+    const result = await runPipeline({ problem: DASHBOARD, catalogue, index, engine });
+    const repair = fake.requests.find((r) => r.step === "repair" && repairedStepOf(r.body) === "synthesize");
+    expect(JSON.stringify(repair?.body.messages.at(-1))).toContain(
+      'needs exactly one entry per attempt; missing: \\"put a Redis cache in front of the aggregate queries\\"',
+    );
+    const s = result.synthesis;
+    expect(isFullSynthesis(s) && s.attempts.map((a) => a.attempt)).toEqual(FIVE);
+  });
+
+  it("lets the model list the attempts it sees when none were detected", async () => {
+    fake.respondWith(scripted({ lenses: 2 }));
+    const quiet: Problem = { text: "Checkout is failing for about a third of users since 14:05.", notes: [] };
+    const result = await runPipeline({ problem: quiet, catalogue, index, engine });
+    const req = fake.requestsFor("synthesize")[0]!.body;
+    expect(attemptLabels(req)).toEqual([]);
+    expect(messageText(req)).toContain("No earlier attempts were detected");
+    expect(isFullSynthesis(result.synthesis) && result.synthesis.attempts).toEqual([]);
+  });
+
+  it("refines once when the rubric is under the bar, then judges the refined synthesis", async () => {
+    fake.respondWith(scripted({ lenses: 2, rubric: (call) => (call === 0 ? 3 : 9) }));
+    const result = await runPipeline({ problem: DASHBOARD, catalogue, index, engine });
+    const steps = fake.requests.map((r) => r.step).filter((st) => st.includes("synth"));
+    expect(steps).toEqual(["synthesize", "judge-synthesis", "refine-synthesis", "judge-synthesis"]);
+    const s = result.synthesis;
+    if (!isFullSynthesis(s)) throw new Error("expected a full model synthesis");
+    expect(s.recommendation.summary).toMatch(/^\[refined\]/);
+    expect(s.quality).toEqual({ rubric: rubric(9), overall: 0.9, refined: true });
+    // The refinement continues the synthesis conversation with the critique and its score.
+    const [synth, , refine, judge2] = fake.requests.filter((r) => r.step.includes("synth"));
+    expect(refine!.body.messages[0]).toEqual(synth!.body.messages[0]);
+    expect(refine!.body.output_config?.format).toEqual(synth!.body.output_config?.format);
+    expect(String(refine!.body.messages[2]!.content)).toContain("scored that synthesis 0.30 overall");
+    expect(String(refine!.body.messages[2]!.content)).toContain("Tie each option to the 150 ms target.");
+    expect(messageText(judge2!.body)).toContain("[refined]");
+  });
+
+  it("keeps the synthesis, unscored, when its judge's answer stays invalid", async () => {
+    const base = scripted({ lenses: 2 });
+    fake.respondWith((req) => {
+      const step = req.step === "repair" ? repairedStepOf(req.body) : req.step;
+      if (step === "judge-synthesis") return { kind: "json", value: { lens: null, synthesis: null } };
+      return base(req);
+    });
+    const result = await runPipeline({ problem: DASHBOARD, catalogue, index, engine });
+    const s = result.synthesis;
+    expect(isFullSynthesis(s) && s.quality).toBeUndefined();
+    expect(isFullSynthesis(s) && s.attempts).toHaveLength(5);
   });
 });
 

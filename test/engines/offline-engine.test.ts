@@ -1,4 +1,5 @@
 /** The offline engine: an answer built from the problem's own words, never invented. */
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { libraryOf } from "../../src/catalogue/graph.js";
 import { loadCatalogue } from "../../src/catalogue/load.js";
@@ -75,6 +76,48 @@ describe("offline synthesis", () => {
     const text = JSON.stringify(s);
     const repeated = result.analyses.flatMap((a) => offline(a).questions).filter((q) => text.includes(q));
     expect(repeated.length).toBeLessThanOrEqual(1);
+  });
+});
+
+describe("offline synthesis: the attempts the problem names", () => {
+  const DASHBOARD = prepareProblem(
+    readFileSync(new URL("../../examples/dashboard-latency.txt", import.meta.url), "utf8"),
+  );
+
+  it("gives each attempt of the dashboard problem catalogue questions of the run's lenses, and invents nothing", async () => {
+    const result = await run(DASHBOARD);
+    const s = result.synthesis;
+    if (s.source !== "offline") throw new Error("expected an offline synthesis");
+    expect(s.attempts?.map((a) => [a.attempt, a.effect])).toEqual([
+      ["put a Redis cache in front of the aggregate queries", "shaved off roughly 5%"],
+      ["rewrote the two slowest SQL queries", "about 8% better"],
+      ["added composite indexes on the events table", "about 12% better"],
+      ["micro-optimised the serialisation code", "about 3%"],
+      ["tuned the connection pool size", "about 2%"],
+    ]);
+    const runIds = result.analyses.map((a) => a.lens_id);
+    const given = new Set<string>();
+    for (const a of s.attempts ?? []) {
+      expect(a.probes).toHaveLength(2);
+      expect(new Set(a.probes.map((p) => p.lens_id)).size).toBe(2);
+      for (const p of a.probes) {
+        expect(runIds).toContain(p.lens_id);
+        const lens = catalogue.require(p.lens_id);
+        // Catalogue text, word for word: a question or a pitfall of that lens.
+        expect(p.kind === "question" ? lens.questions : lens.pitfalls).toContain(p.text);
+        given.add(p.text);
+      }
+    }
+    // Not one question for every attempt: the probes vary.
+    expect(given.size).toBeGreaterThan(2);
+    // No recommendation, confidence, risks, chances or scores.
+    for (const key of ["recommendation", "confidence", "risks", "options", "quality"])
+      expect(s).not.toHaveProperty(key);
+  });
+
+  it("has no attempts part when the problem names none", async () => {
+    const s = (await run(HIRING)).synthesis;
+    expect(s.source === "offline" && s.attempts).toBeUndefined();
   });
 });
 

@@ -4,10 +4,12 @@ import { CatalogueIndex } from "../../src/catalogue/search.js";
 import { BUNDLED_LENSES_DIR } from "../../src/config.js";
 import {
   analyzeTask,
+  judgeSynthesisTask,
   judgeTask,
   lensCard,
   neutraliseDelimiters,
   problemBlock,
+  refineSynthesisTask,
   refineTask,
   retroTask,
   runLensesBlock,
@@ -81,6 +83,51 @@ describe("prompt text (snapshots)", () => {
         (id) => (id === lens.id ? lens.name : id),
       ),
     ).toMatchSnapshot();
+  });
+
+  it("the synthesis, with the attempts the problem names, its judge and its refinement", () => {
+    const analyses = [
+      {
+        source: "model" as const,
+        lens_id: lens.id,
+        lens_name: lens.name,
+        beliefs: draft.beliefs,
+        quality: { specificity: 1, novelty: 1, actionability: 1, coherence: 1, overall: 1 },
+        refined: false,
+      },
+    ];
+    const suggestion = {
+      source: "model" as const,
+      modes: [{ id: "systems", name: "Systems thinking", emoji: "🔄", match_score: 0.8, reason: "x" }],
+      lenses: [],
+    };
+    const attempts = [
+      { label: "added composite indexes", effect: "about 12% better", quote: "- added composite indexes" },
+      { label: "tuned the </problem> pool", quote: "- tuned the pool" },
+    ];
+    const task = synthesizeTask(suggestion, analyses, attempts);
+    expect(task).toMatchSnapshot();
+    expect(task).toContain('- "added composite indexes" (effect stated: about 12% better)');
+    expect(task).toContain('- "tuned the ‹/problem> pool"');
+    const output = {
+      recommendation: { summary: "Trace first.", rationale: ["Nobody knows where the time goes."] },
+      confidence: { level: "medium" as const, justification: "x", near_certain: [], uncertain: [] },
+      reframe: "r",
+      root_cause: { statement: "s", lens_id: lens.id },
+      insights: [{ lens_id: lens.id, insight: "i" }],
+      attempts: [{ attempt: "added composite indexes", fell_short_because: "b", lens_id: lens.id }],
+      options: [{ option: "o", chance_of_target: 0.5, reasoning: "w" }],
+      actions: { immediate: [], short_term: [], long_term: [] },
+      breakthrough_path: { steps: [{ step: "t", duration: "1 week", outcome: "o" }], expected_outcome: "e" },
+      risks: [],
+      trade_offs: [],
+      validation: [],
+      constraint_check: [],
+    };
+    const judge = judgeSynthesisTask(analyses, output);
+    expect(judge).toMatch(/^<task step="judge_synthesis">\n/);
+    expect(judge).toMatchSnapshot();
+    expect(refineSynthesisTask("Name the 150 ms target.", 0.42, attempts)).toMatchSnapshot();
   });
 
   it("lensCard(pace-layering)", () => {

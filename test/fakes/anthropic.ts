@@ -78,6 +78,8 @@ const STEPS: Record<string, string> = {
   refine_lens_analysis: "refine",
   judge_lens_analysis: "judge",
   synthesize_solution: "synthesize",
+  judge_synthesis: "judge-synthesis",
+  refine_synthesis: "refine-synthesis",
   retro_digest: "retro",
   follow_up: "followup",
 };

@@ -29,14 +29,21 @@ export function sampleFromSchema(
       );
     }
     case "array": {
+      const labels = attemptLabels(schema.items as Schema, root);
+      if (labels)
+        return labels.map((attempt, i) => ({
+          ...(sampleFromSchema(schema.items as Schema, text, root, [...path, String(i)]) as Schema),
+          attempt,
+        }));
       const n = Math.max(1, Number(schema.minItems ?? 1));
       return Array.from({ length: n }, (_, i) =>
         sampleFromSchema(schema.items as Schema, text, root, [...path, String(i)]),
       );
     }
     case "number":
-    case "integer":
       return 0.8;
+    case "integer":
+      return Math.round(Number(schema.maximum ?? 10) * 0.8);
     case "boolean":
       return true;
     case "string":
@@ -47,9 +54,21 @@ export function sampleFromSchema(
 }
 
 /**
+ * For the synthesis's `attempts` list, whose items' `attempt` is an enum of the labels the problem
+ * names and must name each exactly once: those labels; else undefined.
+ */
+function attemptLabels(items: Schema, root: Schema): string[] | undefined {
+  const defs = (root.$defs ?? {}) as Record<string, Schema>;
+  const node = typeof items.$ref === "string" ? (defs[items.$ref.replace("#/$defs/", "")] ?? {}) : items;
+  const attempt = (node.properties as Record<string, Schema> | undefined)?.attempt;
+  return attempt && Array.isArray(attempt.enum) ? (attempt.enum as string[]) : undefined;
+}
+
+/**
  * A valid answer for any step's schema, with every string set to `text` except lens ids, which
- * take the first allowed value (enum) or a real catalogue id. Lens lists get three lenses and
- * every number is 0.8 (so the judge's overall passes the quality bar).
+ * take the first allowed value (enum) or a real catalogue id. Lens lists get three lenses, a list
+ * of attempts one entry per attempt label, and every number is 0.8 (so the judge's overall passes
+ * the quality bar).
  */
 export function answerFor(schema: Record<string, unknown>, text: string): unknown {
   const defs = (schema.$defs ?? {}) as Record<string, Record<string, unknown>>;
@@ -76,6 +95,9 @@ export function answerFor(schema: Record<string, unknown>, text: string): unknow
         if (enumValues) {
           return enumValues.slice(0, 3).map((id) => ({ id, match_score: 0.8, reason: text }));
         }
+        const labels = attemptLabels(items, schema);
+        if (labels)
+          return labels.map((attempt, i) => ({ ...(walk(items, [...path, String(i)]) as object), attempt }));
         return [walk(items, [...path, "0"])];
       }
       case "number":

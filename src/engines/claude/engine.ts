@@ -2,6 +2,8 @@ import type Anthropic from "@anthropic-ai/sdk";
 import { z } from "zod";
 import type { Catalogue } from "../../catalogue/catalogue.js";
 import type { Lens } from "../../catalogue/schema.js";
+import { ModelOutputError } from "../../errors.js";
+import { type Attempt, attemptsIn } from "../../pipeline/attempts.js";
 import type {
   AnalyzeRequest,
   Engine,
@@ -16,14 +18,19 @@ import {
   JudgeOutput,
   type LensAnalysis,
   LensAnalysisOutput,
+  type ModelSynthesis,
   type ModeSuggestion,
+  modelSynthesis,
   type Problem,
+  type Quality,
   RetroOutput,
   type RetroRequest,
   type RetroSynthesis,
+  rubricOverall,
   SuggestionOutput,
-  type Synthesis,
   SynthesisOutput,
+  type SynthesisQuality,
+  type SynthesisRubric,
 } from "../../pipeline/schemas.js";
 import { CacheGate } from "./cache-gate.js";
 import * as prompts from "./prompts.js";
@@ -54,7 +61,10 @@ export interface ClaudeEngineOptions {
   client: Anthropic;
   catalogue: Catalogue;
   models?: Partial<StepModels>;
-  /** A lens analysis whose judged `overall` is under this bar (0-1) gets one refinement pass. Default 0.6. */
+  /**
+   * A lens analysis whose judged `overall` is under this bar (0-1) gets one refinement pass, and so
+   * does a synthesis whose rubric overall (the mean of its five 0-10 scores, over 10) is. Default 0.6.
+   */
   qualityBar?: number;
   /** Output token cap per call. Default 4096. */
   maxTokens?: number;
@@ -100,32 +110,56 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
   const system: Anthropic.TextBlockParam[] = [{ type: "text", text: prompts.SYSTEM_INTRO }];
   const lensIds = idEnum(catalogue.lenses.map((l) => l.id));
   /**
-   * One synthesis schema for every run (so its grammar and format stay the same); that the lens
-   * ids belong to this run is checked after parsing, and a breach gets the repair turn.
+   * The synthesis schema of a run. Lens ids are catalogue ids in the schema (the same for every
+   * run); that they belong to this run is checked after parsing, and a breach gets the repair
+   * turn. When the problem names attempts, their labels are an enum (the model copies them
+   * exactly) and exactly one entry per label is checked after parsing.
    */
-  const synthesisSchema = (runIds: readonly string[]) =>
+  const synthesisSchema = (runIds: readonly string[], labels: readonly string[]) =>
     SynthesisOutput.extend({
       root_cause: SynthesisOutput.shape.root_cause.extend({ lens_id: lensIds }),
       insights: SynthesisOutput.shape.insights.element.extend({ lens_id: lensIds }).array().min(1),
+      attempts: SynthesisOutput.shape.attempts.element
+        .extend({
+          lens_id: lensIds,
+          attempt:
+            labels.length > 0
+              ? idEnum(labels).describe("the attempt, by its label exactly as given")
+              : SynthesisOutput.shape.attempts.element.shape.attempt,
+        })
+        .array()
+        .describe(SynthesisOutput.shape.attempts.description ?? ""),
     }).superRefine((data, ctx) => {
       const allowed = new Set(runIds);
-      if (!allowed.has(data.root_cause.lens_id)) {
+      const notInRun = (path: (string | number)[], id: string) => {
+        if (!allowed.has(id))
+          ctx.addIssue({ code: "custom", path, message: `must be one of ${runIds.join(", ")}` });
+      };
+      notInRun(["root_cause", "lens_id"], data.root_cause.lens_id);
+      for (const [n, i] of data.insights.entries()) notInRun(["insights", n, "lens_id"], i.lens_id);
+      for (const [n, a] of data.attempts.entries()) notInRun(["attempts", n, "lens_id"], a.lens_id);
+      if (labels.length === 0) return;
+      const given = data.attempts.map((a) => a.attempt);
+      const missing = labels.filter((l) => !given.includes(l));
+      const twice = labels.filter((l) => given.indexOf(l) !== given.lastIndexOf(l));
+      if (missing.length > 0 || twice.length > 0) {
+        const list = (items: readonly string[]) =>
+          [...new Set(items)].map((l) => JSON.stringify(l)).join(", ");
         ctx.addIssue({
           code: "custom",
-          path: ["root_cause", "lens_id"],
-          message: `must be one of ${runIds.join(", ")}`,
+          path: ["attempts"],
+          message: `needs exactly one entry per attempt${missing.length ? `; missing: ${list(missing)}` : ""}${twice.length ? `; more than once: ${list(twice)}` : ""}`,
         });
       }
-      data.insights.forEach((i, n) => {
-        if (!allowed.has(i.lens_id)) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["insights", n, "lens_id"],
-            message: `must be one of ${runIds.join(", ")}`,
-          });
-        }
-      });
     });
+  /** The judge's schema: one format for lens and synthesis reviews; each call requires its part. */
+  const judgeSchema = (part: "lens" | "synthesis") =>
+    JudgeOutput.superRefine((data, ctx) => {
+      if (data[part] === null)
+        ctx.addIssue({ code: "custom", path: [part], message: "must be filled for this review, not null" });
+    });
+  const lensJudgeSchema = judgeSchema("lens");
+  const synthesisJudgeSchema = judgeSchema("synthesis");
   const suggestSchema = SuggestionOutput.extend({
     modes: SuggestionOutput.shape.modes.element
       .extend({ id: idEnum(catalogue.modes.map((m) => m.id)) })
@@ -256,7 +290,7 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
   async function judge(
     { problem, lens, runLenses, draft }: AnalyzeRequest & { draft: LensAnalysisOutput },
     { signal, recordUsage }: StepContext,
-  ): Promise<JudgeOutput> {
+  ): Promise<{ scores: Quality; critique: string }> {
     const { data } = await callStructured(client, {
       structuredOutputs,
       step: `judge_lens_analysis (${lens.id})`,
@@ -265,7 +299,7 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
       signal,
       gate,
       recordUsage,
-      schema: JudgeOutput,
+      schema: lensJudgeSchema,
       system,
       messages: [
         {
@@ -277,11 +311,13 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
         },
       ],
     });
-    return data;
+    // The schema's refinement makes the lens part present.
+    if (!data.lens) throw new ModelOutputError(`judge_lens_analysis (${lens.id})`, ["lens: null"], "");
+    return data.lens;
   }
 
   /**
-   * One structured call about a run as a whole (the synthesis, a follow-up): the problem and the
+   * One structured call about a run as a whole (a follow-up): the problem and the
    * run's lens cards, then the task. No cache marker: one such call per run would pay to write a
    * prefix nothing reads. The thread is left out; the analyses quote what mattered in it.
    */
@@ -313,17 +349,111 @@ export function createClaudeEngine(options: ClaudeEngineOptions): Engine {
     return data;
   }
 
+  /**
+   * Scores a synthesis draft on the five-part rubric. The request starts like the lens judges'
+   * (problem with thread, the suggestion's lens cards, marked) and has their model and format, so
+   * it reads the run context they wrote to the prompt cache. Undefined when the answer stays
+   * invalid after its repair turn: the synthesis is then shown unscored.
+   * @throws ModelUnavailableError, CancelledError.
+   */
+  async function judgeSynthesis(
+    problem: Problem,
+    contextLenses: readonly Lens[],
+    analyses: readonly LensAnalysis[],
+    draft: SynthesisOutput,
+    { signal, recordUsage }: StepContext,
+  ): Promise<{ rubric: SynthesisRubric; critique: string } | undefined> {
+    try {
+      const { data } = await callStructured(client, {
+        structuredOutputs,
+        step: "judge_synthesis",
+        model: models.judge,
+        maxTokens: 1024,
+        signal,
+        gate,
+        recordUsage,
+        schema: synthesisJudgeSchema,
+        system,
+        messages: [
+          {
+            role: "user",
+            content: [
+              ...runContext(problem, contextLenses, true),
+              { type: "text", text: prompts.judgeSynthesisTask(analyses, draft) },
+            ],
+          },
+        ],
+      });
+      return data.synthesis ?? undefined;
+    } catch (err) {
+      if (err instanceof ModelOutputError) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * synthesize_solution: one structured call (problem and the run's lens cards, then the task with
+   * the analyses and the attempts the problem names), the judge's rubric, and one refinement when
+   * the rubric's overall is under the bar (then judged again).
+   */
   async function synthesize(
-    { problem, suggestion, analyses }: SynthesizeRequest,
+    { problem, suggestion, analyses, attempts: given }: SynthesizeRequest,
     ctx: StepContext,
-  ): Promise<Synthesis> {
+  ): Promise<ModelSynthesis> {
+    const { signal, recordUsage } = ctx;
     const runLenses = analyses.map((a) => catalogue.require(a.lens_id));
-    const schema = synthesisSchema(runLenses.map((l) => l.id));
-    const task = prompts.synthesizeTask(suggestion, analyses);
-    return {
-      source: "model",
-      ...(await onRun("synthesize_solution", schema, problem, runLenses, task, ctx)),
+    const attempts: Attempt[] = given ?? attemptsIn(problem);
+    // Labels as the task shows them (delimiters neutralised), so what the model copies is in the enum.
+    const schema = synthesisSchema(
+      runLenses.map((l) => l.id),
+      attempts.map((a) => prompts.neutraliseDelimiters(a.label)),
+    );
+    // The judge's context is the lens judges' own: the suggestion's lenses, in its order.
+    const contextLenses = suggestion.lenses.flatMap((l) => catalogue.get(l.id) ?? []);
+    // No cache marker: one call per run (two when refined) would pay to write what is rarely read.
+    const opening: Anthropic.MessageParam = {
+      role: "user",
+      content: [
+        ...runContext(problem, runLenses, false),
+        { type: "text", text: prompts.synthesizeTask(suggestion, analyses, attempts) },
+      ],
     };
+    const call = (step: string, messages: Anthropic.MessageParam[]) =>
+      callStructured(client, {
+        structuredOutputs,
+        step,
+        model: models.synthesize,
+        // A synthesis has thirteen parts (per-attempt lines, options, path, risks…): twice the cap.
+        maxTokens: maxTokens * 2,
+        signal,
+        gate,
+        recordUsage,
+        schema,
+        system,
+        messages,
+      });
+    let output: SynthesisOutput = (await call("synthesize_solution", [opening])).data;
+    let verdict = await judgeSynthesis(problem, contextLenses, analyses, output, ctx);
+    let refined = false;
+    if (verdict && rubricOverall(verdict.rubric) < qualityBar) {
+      const better = await call("refine_synthesis", [
+        opening,
+        { role: "assistant", content: JSON.stringify(output) },
+        {
+          role: "user",
+          content: prompts.refineSynthesisTask(verdict.critique, rubricOverall(verdict.rubric), attempts),
+        },
+      ]);
+      output = better.data;
+      refined = true;
+      verdict = await judgeSynthesis(problem, contextLenses, analyses, output, ctx);
+    }
+    const quality: SynthesisQuality | undefined = verdict && {
+      rubric: verdict.rubric,
+      overall: rubricOverall(verdict.rubric),
+      refined,
+    };
+    return modelSynthesis(output, quality);
   }
 
   async function followUp(

@@ -9,14 +9,19 @@
  *   analyse, refine,   system = intro
  *   judge:             user   = <problem> (+ <thread>), <run_lenses>  ← marker: the run's context
  *                               task
- *   synthesise:        system = intro; user = <problem> (no thread: the analyses carry its
- *                      evidence), <run_lenses>, task with the analyses
+ *   synthesise,        system = intro; user = <problem> (no thread: the analyses carry its
+ *   refine synthesis:  evidence), <run_lenses>, task with the analyses and the attempts (no marker:
+ *                      one call per run, two when refined, so a written prefix would rarely be read)
+ *   judge synthesis:   as the lens judges (<problem> + <thread>, <run_lenses> ← marker), then
+ *                      its task: the same model and format, so it reads their prefix
  * Structured outputs add a system prompt of their own, and changing `output_config.format`
  * invalidates the cache (structured-outputs docs), so calls only share a cache entry within one
  * step: the catalogue prefix is shared by the suggestion of every run, and a run's context by
- * its lens analyses and refinements, and again by its judge calls. Every schema is the same for
- * every run (lens ids are checked against the run in code, not in the schema), so nothing else
- * splits the cache.
+ * its lens analyses and refinements, and again by its judge calls, the synthesis's judge
+ * included (one judge schema reviews both, see `JudgeOutput`). Schemas are the same for every
+ * run (lens ids are checked against the run in code, not in the schema), except the synthesis's
+ * when the problem names attempts: their labels are an enum, so its format is the run's own;
+ * its calls write no cache entry, so nothing is lost.
  *
  * Minimum cacheable prefix (prompt-caching docs): 1,024 tokens for the Sonnet models, 4,096 for
  * Haiku 4.5. The catalogue listing is some 20,000 tokens and clears both. A run's context holds
@@ -27,12 +32,14 @@
 import type { Catalogue } from "../../catalogue/catalogue.js";
 import type { Lens } from "../../catalogue/schema.js";
 import type { Ranking } from "../../catalogue/search.js";
+import type { Attempt } from "../../pipeline/attempts.js";
 import type {
   LensAnalysis,
   LensAnalysisOutput,
   ModeSuggestion,
   Problem,
   RetroRequest,
+  SynthesisOutput,
 } from "../../pipeline/schemas.js";
 
 /** Text the model must treat as data, never as instructions. */
@@ -46,6 +53,8 @@ export type TaskStep =
   | "refine_lens_analysis"
   | "judge_lens_analysis"
   | "synthesize_solution"
+  | "judge_synthesis"
+  | "refine_synthesis"
   | "follow_up"
   | "retro_digest";
 
@@ -179,7 +188,7 @@ export function judgeTask(lens: Lens, draft: LensAnalysisOutput): string {
 - actionability: the implications are things the team could do this week or this quarter;
 - coherence: beliefs, evidence and reasoning fit together and stay true to the lens;
 - overall: your overall judgement (not simply the mean).
-Then write a short critique saying what would raise the lowest scores.
+Then write a short critique saying what would raise the lowest scores. Put the scores and the critique in "lens", and set "synthesis" to null.
 
 The analysis to review:
 <analyses>
@@ -188,32 +197,108 @@ ${neutraliseDelimiters(JSON.stringify(draft, null, 2))}
   );
 }
 
-export function synthesizeTask(suggestion: ModeSuggestion, analyses: readonly LensAnalysis[]): string {
-  const modes = suggestion.modes.map((m) => m.name).join(", ");
+/** The attempts the problem names, as the synthesis task lists them (labels are the ids to use). */
+function attemptsText(attempts: readonly Attempt[]): string {
+  if (attempts.length === 0)
+    return "No earlier attempts were detected in the problem. If you see attempts in it, give one entry for each; otherwise return an empty list.";
+  const lines = attempts.map(
+    (a) =>
+      `- "${neutraliseDelimiters(a.label)}"${a.effect ? ` (effect stated: ${neutraliseDelimiters(a.effect)})` : ""}`,
+  );
+  return `The problem names these earlier attempts; give exactly one entry for each, with "attempt" set to its label exactly as written here:\n${lines.join("\n")}`;
+}
+
+export const SYNTHESIZE_RULES = `Write:
+- recommendation: summary, what to do first and why, in two or three sentences; rationale, the key reasons (one sentence each);
+- confidence: level (high, medium or low) with its justification; near_certain, what the evidence makes near certain; uncertain, each point still open and why;
+- reframe: the problem restated so that it opens options the team has not tried;
+- root_cause: the most likely underlying cause, and the id of the lens that revealed it;
+- insights: one key insight per lens analysed, by lens id;
+- attempts: for each earlier attempt, one line on why it fell short (what it changed, and why that could not reach the goal), and the id of the lens that explains it best;
+- options: the main options (including the recommendation), each with chance_of_target, your estimated probability (0 to 1) that it reaches the target the problem states (or solves the problem, if no target is stated), and the reasoning;
+- actions: immediate (today or this week), short_term (this month or quarter), long_term (beyond);
+- breakthrough_path: the ordered steps to the target, each with a rough duration and what it should show, then the expected outcome against the target;
+- risks: the risks of the recommended path, each with impact (high, medium or low) and a mitigation;
+- trade_offs: what each main action costs;
+- validation: measurements or tests that will show whether the actions worked;
+- constraint_check: each constraint the problem states (budget, deadline, headcount, targets, compatibility, policies) with whether the plan respects it; if none are stated, return an empty list.
+Stay faithful to the analyses and the problem; estimates are estimates, so say what they rest on.`;
+
+/** The analyses as the synthesis tasks quote them. */
+function analysesBody(analyses: readonly LensAnalysis[]): string {
   const body = analyses.map((a) =>
     a.source === "model"
       ? { lens_id: a.lens_id, lens: a.lens_name, beliefs: a.beliefs }
       : { lens_id: a.lens_id, lens: a.lens_name, questions: a.questions },
   );
+  return `<analyses>\n${neutraliseDelimiters(JSON.stringify(body, null, 2))}\n</analyses>`;
+}
+
+/**
+ * The synthesis task: the run's analyses and the attempts found in the problem (each must get one
+ * entry), with the rules of every part.
+ */
+export function synthesizeTask(
+  suggestion: ModeSuggestion,
+  analyses: readonly LensAnalysis[],
+  attempts: readonly Attempt[] = [],
+): string {
+  const modes = suggestion.modes.map((m) => m.name).join(", ");
   return task(
     "synthesize_solution",
     `Combine the lens analyses below into a plan the team can act on. Thinking modes chosen: ${modes}.
 
-Write:
-- reframe: the problem restated so that it opens options the team has not tried;
-- root_cause: the most likely underlying cause, and the id of the lens that revealed it;
-- insights: one key insight per lens analysed, by lens id;
-- actions: immediate (today or this week), short_term (this month or quarter), long_term (beyond);
-- trade_offs: what each main action costs or risks;
-- validation: measurements or tests that will show whether the actions worked;
-- why_earlier_attempts_fell_short: tie the attempts the problem mentions to the root cause; if none are mentioned, say so;
-- constraint_check: each constraint the problem states (budget, deadline, headcount, targets, policies) with whether the plan respects it; if none are stated, return an empty list.
-Stay faithful to the analyses and the problem.
+${SYNTHESIZE_RULES}
+
+${attemptsText(attempts)}
 
 The lens analyses:
+${analysesBody(analyses)}`,
+  );
+}
+
+/** The synthesis rubric as both the judge and the refinement read it. */
+const RUBRIC_TEXT = `- originality: a clear reframe of the problem rather than more of the same tactics;
+- lens_relevance: the named lenses are applied explicitly, not just mentioned;
+- explanation: it explains why each earlier attempt fell short;
+- actionability: clear, testable steps with measures of success;
+- novelty: at least one non-obvious insight the team is unlikely to have had.`;
+
+/**
+ * The synthesis judge's task: the run context comes before it (as for the lens judges), then the
+ * run's analyses and the draft. Scores 0-10 per criterion, with one line of reasoning each.
+ */
+export function judgeSynthesisTask(analyses: readonly LensAnalysis[], draft: SynthesisOutput): string {
+  return task(
+    "judge_synthesis",
+    `Review a synthesis that combines the lens analyses below into a plan. Score it on each criterion from 0 to 10, with one line of reasoning each:
+${RUBRIC_TEXT}
+Then write a short critique saying what would raise the lowest scores. Put the rubric and the critique in "synthesis", and set "lens" to null.
+
+The lens analyses:
+${analysesBody(analyses)}
+
+The synthesis to review:
 <analyses>
-${neutraliseDelimiters(JSON.stringify(body, null, 2))}
+${neutraliseDelimiters(JSON.stringify(draft, null, 2))}
 </analyses>`,
+  );
+}
+
+/** Asks for the synthesis again after a judge scored it under the bar (overall 0-1, the rubric's mean / 10). */
+export function refineSynthesisTask(critique: string, overall: number, attempts: readonly Attempt[]): string {
+  return task(
+    "refine_synthesis",
+    `A reviewer scored that synthesis ${overall.toFixed(2)} overall (0-1) on this rubric:
+${RUBRIC_TEXT}
+and said:
+${neutraliseDelimiters(critique)}
+
+Rewrite the synthesis so it addresses the critique.
+
+${SYNTHESIZE_RULES}
+
+${attemptsText(attempts)}`,
   );
 }
 

@@ -3,6 +3,7 @@ import type { LensGraph, Library } from "../../catalogue/graph.js";
 import type { Lens } from "../../catalogue/schema.js";
 import type { RankedLens, Ranking } from "../../catalogue/search.js";
 import { analyse } from "../../catalogue/text.js";
+import { type Attempt, attemptsIn } from "../../pipeline/attempts.js";
 import type {
   AnalyzeRequest,
   Engine,
@@ -14,10 +15,10 @@ import type {
   FollowUp,
   LensAnalysis,
   ModeSuggestion,
+  OfflineSynthesis,
   Problem,
   RetroRequest,
   RetroSynthesis,
-  Synthesis,
 } from "../../pipeline/schemas.js";
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
@@ -122,6 +123,68 @@ export function questionsByFit(lens: Lens, text: string): string[] {
     .map((x) => x.q);
 }
 
+/** Probes per attempt in the offline synthesis. */
+const PROBES_PER_ATTEMPT = 2;
+
+type Probe = NonNullable<OfflineSynthesis["attempts"]>[number]["probes"][number];
+
+/**
+ * For each attempt, the catalogue questions (or pitfalls) of the run's lenses that probe why it fell
+ * short: two per attempt, from different lenses. Preferred, in order: more words shared with the
+ * attempt (its label, effect and line), a question over a pitfall, one not given to an earlier
+ * attempt, one not already on the lens's card, then the lenses' order (strongest evidence first)
+ * and the catalogue's own order. Nothing is written here: every probe is catalogue text.
+ */
+export function probeAttempts(
+  attempts: readonly Attempt[],
+  lenses: readonly Lens[],
+  onCards: ReadonlySet<string> = new Set(),
+): NonNullable<OfflineSynthesis["attempts"]> {
+  const used = new Set<string>();
+  const candidates = lenses.flatMap((lens, li) => [
+    ...lens.questions.map((text, i) => ({
+      lens,
+      li,
+      i,
+      kind: "question" as const,
+      text,
+      words: new Set(analyse(text)),
+    })),
+    ...lens.pitfalls.map((text, i) => ({
+      lens,
+      li,
+      i,
+      kind: "pitfall" as const,
+      text,
+      words: new Set(analyse(text)),
+    })),
+  ]);
+  return attempts.map((a) => {
+    const words = new Set(analyse([a.label, a.effect ?? "", a.quote].join(" ")));
+    const scored = candidates
+      .map((c) => ({ c, shared: [...c.words].filter((w) => words.has(w)).length }))
+      .sort(
+        (x, y) =>
+          y.shared - x.shared ||
+          Number(x.c.kind === "pitfall") - Number(y.c.kind === "pitfall") ||
+          Number(used.has(x.c.text)) - Number(used.has(y.c.text)) ||
+          Number(onCards.has(x.c.text)) - Number(onCards.has(y.c.text)) ||
+          x.c.li - y.c.li ||
+          x.c.i - y.c.i,
+      );
+    const probes: Probe[] = [];
+    const lensesTaken = new Set<string>();
+    for (const { c } of scored) {
+      if (probes.length >= PROBES_PER_ATTEMPT) break;
+      if (lensesTaken.has(c.lens.id)) continue;
+      lensesTaken.add(c.lens.id);
+      used.add(c.text);
+      probes.push({ lens_id: c.lens.id, lens_name: c.lens.name, kind: c.kind, text: c.text });
+    }
+    return { attempt: a.label, ...(a.effect && { effect: a.effect }), probes };
+  });
+}
+
 /**
  * Refs of the analyses that used each lens: most used first; among equals, the lenses each run
  * ranked higher first (so every analysis gets its best lens in before any gets its second).
@@ -221,7 +284,7 @@ export function createOfflineEngine({ catalogue, index, graph }: Library): Engin
       };
     },
 
-    async synthesize({ problem, analyses, ranking }: SynthesizeRequest): Promise<Synthesis> {
+    async synthesize({ problem, analyses, ranking, attempts }: SynthesizeRequest): Promise<OfflineSynthesis> {
       const text = fullText(problem);
       const score = new Map(ranking.lenses.map((r) => [r.lens.id, r.score]));
       const ordered = [...analyses].sort((a, b) => (score.get(b.lens_id) ?? 0) - (score.get(a.lens_id) ?? 0));
@@ -246,9 +309,16 @@ export function createOfflineEngine({ catalogue, index, graph }: Library): Engin
       // Of the linked lenses that widen the view, the one the text itself supports most.
       const wider = graph.widening(used, score);
       const strongest = ordered[0] && catalogue.get(ordered[0].lens_id);
+      const onCards = new Set(analyses.flatMap((a) => (a.source === "offline" ? a.questions : [])));
+      const probed = probeAttempts(
+        attempts ?? attemptsIn(problem),
+        ordered.flatMap((a) => catalogue.get(a.lens_id) ?? []),
+        onCards,
+      );
       return {
         source: "offline",
         look_first,
+        ...(probed.length > 0 && { attempts: probed }),
         missing_modes,
         ...(wider && {
           widen: { lens_id: wider.lens.id, lens_name: wider.lens.name, because: wider.because },
