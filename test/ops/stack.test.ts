@@ -1,6 +1,8 @@
 /** The local stack's files say what the README promises: Redis with AOF, app and workers, a valid .env. */
-import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
@@ -35,6 +37,58 @@ describe("compose.yaml and .env.example", () => {
     expect(Object.keys(env)).toEqual(["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"]);
     expect(() => requireSlack(loadConfig(env))).not.toThrow();
   });
+});
+
+/** `docker compose` (the plugin) or `docker-compose` (v1), whichever is installed; neither: undefined. */
+const composeCommand = (() => {
+  for (const cmd of [["docker", "compose"], ["docker-compose"]]) {
+    try {
+      execFileSync(cmd[0] as string, [...cmd.slice(1), "version"], { stdio: "ignore" });
+      return cmd;
+    } catch {}
+  }
+  return undefined;
+})();
+
+describe("docker compose config", () => {
+  // .ci/run installs docker-compose where neither is present; a developer machine may skip this.
+  it.skipIf(!composeCommand)(
+    "validates compose.yaml with the README's .env (cp .env.example .env)",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "lensbot-compose-"));
+      try {
+        copyFileSync("compose.yaml", join(dir, "compose.yaml"));
+        copyFileSync(".env.example", join(dir, ".env"));
+        const [bin, ...pre] = composeCommand as string[];
+        const { stdout } = await run(bin as string, [
+          ...pre,
+          "--project-directory",
+          dir,
+          "-f",
+          join(dir, "compose.yaml"),
+          "config",
+        ]);
+        const resolved = load(stdout) as {
+          services: Record<string, { environment?: Record<string, string>; command?: string[] }>;
+        };
+        expect(Object.keys(resolved.services).sort()).toEqual(["app", "redis", "worker"]);
+        for (const name of ["app", "worker"]) {
+          expect(resolved.services[name]?.environment).toMatchObject({
+            REDIS_URL: "redis://redis:6379",
+            SLACK_BOT_TOKEN: "xoxb-your-bot-token",
+            SLACK_SIGNING_SECRET: "your-signing-secret",
+          });
+        }
+        // A broken file is refused, so the check above means something.
+        writeFileSync(join(dir, "compose.yaml"), "services:\n  app:\n    build: .\n    ports: 3000\n");
+        await expect(
+          run(bin as string, [...pre, "--project-directory", dir, "-f", join(dir, "compose.yaml"), "config"]),
+        ).rejects.toBeDefined();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describe("the image's HEALTHCHECK (bin/healthcheck.js)", () => {
