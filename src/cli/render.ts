@@ -6,10 +6,14 @@ import type { Gaps, JourneyStep } from "../catalogue/graph.js";
 import type { Lens, Mode } from "../catalogue/schema.js";
 import { type Digest, periodLabel, refList, trend, usedIn } from "../digest/build.js";
 import {
+  isFullSynthesis,
   type LensAnalysis,
+  type ModelSynthesis,
   type ModeSuggestion,
   OFFLINE_LABEL,
   OFFLINE_RETRO_LABEL,
+  OFFLINE_SYNTHESIS_NEEDS_MODEL,
+  RUBRIC_CRITERIA,
   type Synthesis,
 } from "../pipeline/schemas.js";
 
@@ -70,6 +74,39 @@ export function renderAnalysis(a: LensAnalysis): string {
   return lines.join("\n");
 }
 
+const CONSTRAINT_MARK = { respected: "✅", at_risk: "⚠️", violated: "❌", unknown: "❔" } as const;
+
+/** Rows as aligned text columns (for the risks table in a terminal). */
+function columns(rows: readonly (readonly string[])[], indent = "  "): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+  return rows
+    .map((r) =>
+      `${indent}${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ")}`.trimEnd(),
+    )
+    .join("\n");
+}
+
+/** The parts only a full model synthesis has, in the card's order (recommendation first). */
+function renderFullHead(s: ModelSynthesis): string[] {
+  const c = s.confidence;
+  return [
+    `Recommendation: ${s.recommendation.summary}`,
+    `Confidence: ${c.level}. ${c.justification}`,
+    ...(c.near_certain.length ? ["  Near certain:", bullets(c.near_certain, "    ")] : []),
+    ...(c.uncertain.length
+      ? [
+          "  Uncertain:",
+          bullets(
+            c.uncertain.map((u) => `${u.point}: ${u.why}`),
+            "    ",
+          ),
+        ]
+      : []),
+    "Why this first:",
+    bullets(s.recommendation.rationale),
+  ];
+}
+
 export function renderSynthesis(s: Synthesis, lensName: (id: string) => string): string {
   if (s.source === "offline") {
     const lines = [
@@ -81,29 +118,89 @@ export function renderSynthesis(s: Synthesis, lensName: (id: string) => string):
     }
     if (s.widen) lines.push(`To widen the view: ${s.widen.lens_name}, because ${s.widen.because}`);
     lines.push(`Settle this first: ${s.settle_first}`);
-    lines.push("", `(${OFFLINE_LABEL} Set ANTHROPIC_API_KEY for a model-written analysis.)`);
+    if (s.attempts?.length) {
+      lines.push("Why did each attempt fall short? Questions from the lenses (catalogue text, not answers):");
+      for (const a of s.attempts) {
+        lines.push(`  * ${a.attempt}${a.effect ? ` (${a.effect})` : ""}`);
+        for (const p of a.probes)
+          lines.push(`      ${p.lens_name} ${p.kind === "pitfall" ? "warns" : "asks"}: ${p.text}`);
+      }
+    }
+    lines.push("", `(${OFFLINE_LABEL} ${OFFLINE_SYNTHESIS_NEEDS_MODEL})`);
     return lines.join("\n");
   }
-  return [
-    "== Synthesis",
+  const full = isFullSynthesis(s) ? s : undefined;
+  const lines = ["== Synthesis"];
+  if (full) lines.push(...renderFullHead(full));
+  lines.push(
     `Reframe: ${s.reframe}`,
     `Root cause (${lensName(s.root_cause.lens_id)}): ${s.root_cause.statement}`,
-    "Insights:",
-    bullets(s.insights.map((i) => `${lensName(i.lens_id)}: ${i.insight}`)),
+  );
+  if (full) {
+    lines.push(
+      "Why each earlier attempt fell short:",
+      full.attempts.length
+        ? bullets(full.attempts.map((a) => `${a.attempt}: ${a.fell_short_because} (${lensName(a.lens_id)})`))
+        : "  - The problem names no earlier attempts.",
+      "Options (chance of reaching the target):",
+      bullets(full.options.map((o) => `${o.option}: ${pct(o.chance_of_target)}. ${o.reasoning}`)),
+      "Breakthrough path:",
+      ...full.breakthrough_path.steps.map(
+        (st, i) => `  ${i + 1}. ${st.step} [${st.duration}] -> ${st.outcome}`,
+      ),
+      `  Expected outcome: ${full.breakthrough_path.expected_outcome}`,
+    );
+  } else {
+    lines.push(`Why earlier attempts fell short: ${s.why_earlier_attempts_fell_short}`);
+  }
+  lines.push(
+    full ? "Feasibility check:" : "Constraint check:",
+    s.constraint_check.length
+      ? s.constraint_check
+          .map(
+            (c) =>
+              `  ${CONSTRAINT_MARK[c.status]} ${c.constraint}: ${c.status.replace("_", " ")} (${c.note})`,
+          )
+          .join("\n")
+      : "  - No constraints stated.",
+  );
+  if (full) {
+    lines.push(
+      "Risks and mitigations:",
+      full.risks.length
+        ? columns([
+            ["RISK", "IMPACT", "MITIGATION"],
+            ...full.risks.map((r) => [r.risk, r.impact, r.mitigation]),
+          ])
+        : "  - None named.",
+    );
+  }
+  lines.push(
     "Actions, immediate:",
     bullets(s.actions.immediate),
     "Actions, short term:",
     bullets(s.actions.short_term),
     "Actions, long term:",
     bullets(s.actions.long_term),
+    "Insights:",
+    bullets(s.insights.map((i) => `${lensName(i.lens_id)}: ${i.insight}`)),
     "Trade-offs:",
     bullets(s.trade_offs),
     "How to validate:",
     bullets(s.validation),
-    `Why earlier attempts fell short: ${s.why_earlier_attempts_fell_short}`,
-    "Constraint check:",
-    bullets(s.constraint_check.map((c) => `${c.constraint}: ${c.status.replace("_", " ")} (${c.note})`)),
-  ].join("\n");
+  );
+  const q = full?.quality;
+  if (q) {
+    lines.push(
+      `Quality of this synthesis: ${pct(q.overall)} overall${q.refined ? ", refined once" : ""}`,
+      bullets(
+        RUBRIC_CRITERIA.map(
+          (k) => `${k.replace("_", " ")} ${q.rubric[k].score}/10: ${q.rubric[k].reasoning}`,
+        ),
+      ),
+    );
+  }
+  return lines.join("\n");
 }
 
 export function renderLens(lens: Lens): string {

@@ -3,7 +3,13 @@ import { ErrorCode as SlackCode, type WebClient } from "@slack/web-api";
 import type { Catalogue } from "../catalogue/catalogue.js";
 import { LensbotError, SlackError } from "../errors.js";
 import type { Sink } from "../pipeline/ports.js";
-import type { FollowUp, LensAnalysis, ModeSuggestion, Synthesis } from "../pipeline/schemas.js";
+import {
+  type FollowUp,
+  isFullSynthesis,
+  type LensAnalysis,
+  type ModeSuggestion,
+  type Synthesis,
+} from "../pipeline/schemas.js";
 import type { RecordStore } from "../store/records.js";
 import {
   errorCard,
@@ -80,12 +86,17 @@ function assistantStatus(state: StatusState): string {
   }
 }
 
-/** The synthesis in a line, as the stream ends with it. */
+/** The synthesis in a line, as the stream ends with it: the recommendation first where there is one. */
 function synthesisLine(s: Synthesis): string {
+  if (isFullSynthesis(s))
+    return `Recommendation (confidence ${s.confidence.level}): ${s.recommendation.summary}`;
   return s.source === "model"
     ? `Reframe: ${s.reframe}`
     : `Look first at ${s.look_first.map((l) => l.lens_name).join(", ")}. Settle first: ${s.settle_first}`;
 }
+
+/** What Slack answers when a message's table is refused (a workspace without tables, or a bad table). */
+const TABLE_REFUSED = new Set(["invalid_blocks", "invalid_attachments"]);
 
 /** Pages of the thread read when looking for a message whose reply was lost. */
 const FIND_PAGES = 10;
@@ -141,6 +152,8 @@ export class ThreadPublisher {
   #streamTs?: string;
   /** The synthesis in one line, streamed before the stream stops. */
   #synthesisLine?: string;
+  /** Set once Slack refused a synthesis's `table` block: the risks are aligned sections from then on. */
+  #tablesRefused = false;
 
   constructor(deps: PublisherDeps, run: RunTarget) {
     this.#deps = deps;
@@ -200,6 +213,7 @@ export class ThreadPublisher {
           ...(this.#run.threadTs && { thread_ts: this.#run.threadTs }),
           text: message.text,
           blocks: message.blocks,
+          ...(message.attachments?.length && { attachments: message.attachments }),
           unfurl_links: false,
           unfurl_media: false,
           metadata: { event_type: SLOT_EVENT, event_payload: { run_id: this.#run.runId, slot: key } },
@@ -227,6 +241,8 @@ export class ThreadPublisher {
         ts,
         text: message.text,
         blocks: message.blocks,
+        // Sent whenever the card says (an empty list removes a table an earlier version had).
+        ...(message.attachments && { attachments: message.attachments }),
       }),
     );
   }
@@ -361,11 +377,31 @@ export class ThreadPublisher {
     );
   }
 
+  /**
+   * Posts (or edits) the synthesis. Its risks go first as a `table` block; when Slack refuses the
+   * message that carries it (`invalid_blocks` or `invalid_attachments`: a workspace without
+   * tables), the synthesis is published again with the risks as aligned sections, so it is never
+   * lost. Every part states its attachments (none: an empty list), so an edit removes a table an
+   * earlier version of the part had.
+   */
   async synthesis(s: Synthesis): Promise<void> {
-    await this.publish(
-      "synthesis",
-      synthesisCard(s, (id) => this.#lensName(id), this.#run.runId),
-    );
+    const card = (tables: boolean) =>
+      synthesisCard(s, (id) => this.#lensName(id), this.#run.runId, { tables }).map((m) => ({
+        ...m,
+        attachments: m.attachments ?? [],
+      }));
+    if (!this.#tablesRefused) {
+      const withTables = card(true);
+      try {
+        await this.publish("synthesis", withTables);
+        return;
+      } catch (err) {
+        const hadTable = withTables.some((m) => m.attachments.length > 0);
+        if (!(hadTable && err instanceof SlackError && TABLE_REFUSED.has(err.slackError ?? ""))) throw err;
+        this.#tablesRefused = true;
+      }
+    }
+    await this.publish("synthesis", card(false));
   }
 
   /** Posts the answer to a follow-up question (slot `followup:<key>`, so a retry edits it). */

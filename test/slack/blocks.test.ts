@@ -1,7 +1,13 @@
 import type { KnownBlock } from "@slack/types";
 import { describe, expect, it } from "vitest";
-import type { Belief, LensAnalysis, ModeSuggestion, Synthesis } from "../../src/pipeline/schemas.js";
-import { OFFLINE_LABEL } from "../../src/pipeline/schemas.js";
+import type {
+  Belief,
+  LegacyModelSynthesis,
+  LensAnalysis,
+  ModeSuggestion,
+  Synthesis,
+} from "../../src/pipeline/schemas.js";
+import { OFFLINE_LABEL, OFFLINE_SYNTHESIS_NEEDS_MODEL } from "../../src/pipeline/schemas.js";
 import {
   errorCard,
   lensCard,
@@ -18,6 +24,7 @@ import {
   MAX_BLOCKS_PER_MESSAGE,
   MAX_MESSAGE_TEXT,
 } from "../../src/slack/blocks/limits.js";
+import { fullName, fullSynthesis } from "../support/synthesis.js";
 
 // ---------- helpers ----------
 
@@ -593,6 +600,182 @@ describe("synthesisCard (model)", () => {
     const messages = synthesisCard(synthesis, lensName);
     expectValid(messages);
     expect(allText(messages)).toContain("&lt;@U123&gt;");
+  });
+});
+
+describe("synthesisCard (full model synthesis)", () => {
+  it("a 4-lens run: within Slack's limits, the recommendation and confidence first, the risks as one table", () => {
+    const messages = synthesisCard(fullSynthesis(), fullName, "run-9");
+    expectValid(messages);
+    // The first thing a reader sees under the header: the recommendation, then the confidence.
+    const first = messages[0]!;
+    expect(first.blocks[0]).toMatchObject({ type: "header", text: { text: "Synthesis" } });
+    const opening = (first.blocks[1] as { text: { text: string } }).text.text;
+    expect(opening).toMatch(/^💡 \*Recommendation\*\nTrace one request end to end/);
+    expect(opening).toContain("🟡 *Confidence: medium*. The fan-out explains the plateau");
+    expect(first.text).toContain("Synthesis: Trace one request end to end");
+    expect(first.text).toContain("(confidence medium)");
+
+    const flat = flatText(messages);
+    expect(flat).toContain("Near certain");
+    expect(flat).toContain("Which of the four services is slowest: There is no trace");
+    // One line per attempt, each with the lens that explains it.
+    const attemptLines = allText(messages)
+      .split("\n")
+      .filter((l) => l.includes("tuned the endpoint's own work"));
+    expect(attemptLines).toHaveLength(5);
+    expect(flat).toContain("*put a Redis cache in front of the aggregate queries*: Attempt 0");
+    expect(flat).toContain("*Parallelise the four calls*: 55%");
+    expect(flat).toContain("1. Trace 1% of requests · _2 days_ → Where the 350 ms goes");
+    expect(flat).toContain("*Expected outcome:* p50 under 150 ms");
+    expect(flat).toContain("*Feasibility check*");
+    expect(flat).toContain("⚠️ *Under 150 ms before the release* (at risk)");
+    expect(flat).toContain("Originality 8/10: A waiting problem, not more tuning.");
+    expect(flat).toContain("*Quality of this synthesis* · 76% overall");
+
+    // The path sits right beside the feasibility check.
+    const text = allText(messages);
+    expect(text.indexOf("*Feasibility check*")).toBeGreaterThan(text.indexOf("*Breakthrough path*"));
+    expect(text.indexOf("*Feasibility check*")).toBeLessThan(text.indexOf("*Risks and mitigations*"));
+
+    // Exactly one table, in an attachment, never among the blocks; its message ends under it and the
+    // card goes on in the next one, so the buttons close the card.
+    const withTable = messages.filter((m) => m.attachments?.length);
+    expect(withTable).toHaveLength(1);
+    const table = withTable[0]!.attachments![0]!.blocks[0]!;
+    expect(table.rows).toHaveLength(4);
+    expect(table.rows[0]!.map((c) => (c as { text: string }).text)).toEqual(["Risk", "Impact", "Mitigation"]);
+    expect(table.rows[1]!.map((c) => (c as { text: string }).text)).toEqual([
+      "A slow service still sets the floor",
+      "🔴 High",
+      "Budget per service, with a timeout",
+    ]);
+    // Model text in cells is sanitised like everywhere else.
+    expect(JSON.stringify(table)).not.toMatch(/<[!@#]|<https?:|@here/);
+    const at = messages.indexOf(withTable[0]!);
+    expect(at).toBeLessThan(messages.length - 1);
+    expect(withTable[0]!.blocks.at(-1)).toMatchObject({ text: { text: "*Risks and mitigations* (3)" } });
+    for (const m of messages.flatMap((x) => x.blocks)) expect(m.type).not.toBe("table");
+    expect(feedbackOf(messages.at(-1)!)).toBeDefined();
+  });
+
+  it("without tables, the risks are aligned sections: each risk with its impact beside its mitigation", () => {
+    const messages = synthesisCard(fullSynthesis(), fullName, "run-9", { tables: false });
+    expectValid(messages);
+    for (const m of messages) expect(m.attachments).toBeUndefined();
+    const rows = messages
+      .flatMap((m) => m.blocks)
+      .filter((b) => b.type === "section" && "fields" in b && b.fields) as { fields: { text: string }[] }[];
+    expect(rows).toHaveLength(3);
+    expect(rows[0]!.fields.map((f) => f.text)).toEqual([
+      "🔴 *High impact*\nA slow service still sets the floor",
+      "*Mitigation*\nBudget per service, with a timeout",
+    ]);
+    expect(allText(messages)).toContain("&lt;@U123&gt;");
+  });
+
+  it("a very long full synthesis is split within the limits, the table on one message, nothing lost", () => {
+    const big = fullSynthesis();
+    big.actions.immediate = Array.from({ length: 30 }, (_, i) => `act-${i} ${words(250, "w")}`);
+    big.risks = Array.from({ length: 12 }, (_, i) => ({
+      risk: `risk-${i} ${words(300, "r")}`,
+      impact: "medium" as const,
+      mitigation: `mit-${i}`,
+    }));
+    for (const tables of [true, false]) {
+      const messages = synthesisCard(big, fullName, "run-9", { tables });
+      expectValid(messages);
+      expect(messages.length).toBeGreaterThan(1);
+      expect(messages.filter((m) => m.attachments?.length)).toHaveLength(tables ? 1 : 0);
+      const everything = [flatText(messages), JSON.stringify(messages.map((m) => m.attachments ?? []))].join(
+        " ",
+      );
+      for (let i = 0; i < 30; i++) expect(everything).toContain(`act-${i} w0`);
+      for (let i = 0; i < 12; i++) expect(everything).toContain(`risk-${i} r0`);
+    }
+  });
+
+  it("a synthesis stored before these parts existed still renders, with its one paragraph on attempts", () => {
+    const legacy = modelSynthesis(2) as LegacyModelSynthesis;
+    expect("recommendation" in legacy).toBe(false);
+    const messages = synthesisCard(legacy, lensName, "run-1");
+    expectValid(messages);
+    expect(allText(messages)).toContain(
+      "*Why earlier attempts fell short*\nThey sped everything up at once.",
+    );
+    expect(allText(messages)).toContain("*Constraint check*");
+    expect(allText(messages)).not.toContain("Recommendation");
+  });
+});
+
+describe("checkBlockKitLimits: tables", () => {
+  const raw = (text: string) => ({ type: "raw_text", text });
+  const table = (rows: unknown[][]) => ({ type: "table", rows });
+  it("wants a table in an attachment, one per message, within 100 rows of 20 cells", () => {
+    const ok = { text: "t", blocks: [section("x")], attachments: [{ blocks: [table([[raw("a")]])] }] };
+    expect(checkBlockKitLimits(ok)).toEqual([]);
+    expect(checkBlockKitLimits({ text: "t", blocks: [table([[raw("a")]])] }).join("\n")).toContain(
+      "a table goes in an attachment's blocks",
+    );
+    const two = {
+      text: "t",
+      blocks: [],
+      attachments: [{ blocks: [table([[raw("a")]]), table([[raw("b")]])] }],
+    };
+    expect(checkBlockKitLimits(two).join("\n")).toContain("one per message");
+    const tall = table(Array.from({ length: 101 }, () => [raw("a")]));
+    expect(checkBlockKitLimits({ text: "t", attachments: [{ blocks: [tall] }] }).join("\n")).toContain(
+      "101 rows",
+    );
+    const wide = table([Array.from({ length: 21 }, () => raw("a"))]);
+    expect(checkBlockKitLimits({ text: "t", attachments: [{ blocks: [wide] }] }).join("\n")).toContain(
+      "21 cells",
+    );
+    const empty = table([[raw("")]]);
+    expect(checkBlockKitLimits({ text: "t", attachments: [{ blocks: [empty] }] }).join("\n")).toContain(
+      "raw_text is empty",
+    );
+  });
+});
+
+describe("synthesisCard (offline attempts)", () => {
+  it("lists each attempt with the lens questions that probe it, and says what needs the model", () => {
+    const synthesis: Synthesis = {
+      source: "offline",
+      look_first: [{ lens_id: "pace-layering", lens_name: "Pace Layering", because: "x" }],
+      missing_modes: [],
+      settle_first: "What changes fastest?",
+      attempts: [
+        {
+          attempt: "added composite indexes",
+          effect: "about 12% better",
+          probes: [
+            {
+              lens_id: "pace-layering",
+              lens_name: "Pace Layering",
+              kind: "question",
+              text: "Which layer moves?",
+            },
+            {
+              lens_id: "five-whys",
+              lens_name: "Five Whys",
+              kind: "pitfall",
+              text: "Stopping at the first why.",
+            },
+          ],
+        },
+      ],
+    };
+    const messages = synthesisCard(synthesis, lensName, "run-3");
+    expectValid(messages);
+    const text = allText(messages);
+    expect(text).toContain("*Why did each attempt fall short?* Questions from the lenses");
+    expect(text).toContain(
+      "• *added composite indexes* (about 12% better)\n    _Pace Layering_ asks: Which layer moves?",
+    );
+    expect(text).toContain("_Five Whys_ warns: Stopping at the first why.");
+    expect(text).toContain(OFFLINE_SYNTHESIS_NEEDS_MODEL);
+    for (const m of messages) expect(texts(m.blocks).join("\n")).toContain(OFFLINE_LABEL);
   });
 });
 

@@ -11,16 +11,27 @@
  * All model and user text goes through `sanitiseModelText` exactly once, including the `text`
  * fallbacks; the content mirrors the terminal rendering in src/cli/render.ts.
  */
-import type { ActionsBlock, Button, KnownBlock } from "@slack/types";
+import type { ActionsBlock, Button, KnownBlock, TableBlock } from "@slack/types";
 import {
   type FollowUp,
+  isFullSynthesis,
   type LensAnalysis,
+  type ModelSynthesis,
   type ModeSuggestion,
   OFFLINE_LABEL,
+  OFFLINE_SYNTHESIS_NEEDS_MODEL,
+  RUBRIC_CRITERIA,
   type Synthesis,
 } from "../../pipeline/schemas.js";
 import { truncate } from "../mrkdwn.js";
-import { MAX_ACTION_ID, MAX_BUTTON_VALUE, MAX_SECTION_TEXT } from "./limits.js";
+import {
+  MAX_ACTION_ID,
+  MAX_BUTTON_VALUE,
+  MAX_SECTION_FIELD_TEXT,
+  MAX_SECTION_TEXT,
+  MAX_TABLE_CELL_TEXT,
+  MAX_TABLE_ROWS,
+} from "./limits.js";
 import {
   bullets,
   button,
@@ -33,6 +44,7 @@ import {
   type SlackMessage,
   s,
   sections,
+  type TableGroup,
 } from "./parts.js";
 
 export type { SlackMessage } from "./parts.js";
@@ -269,19 +281,92 @@ const CONSTRAINT_MARK: Record<"respected" | "at_risk" | "violated" | "unknown", 
   unknown: "❔",
 };
 
+const LEVEL_MARK: Record<"high" | "medium" | "low", string> = { high: "🟢", medium: "🟡", low: "🔴" };
+const IMPACT_MARK: Record<"high" | "medium" | "low", string> = { high: "🔴", medium: "🟠", low: "🟡" };
+const capital = (w: string) => `${w.charAt(0).toUpperCase()}${w.slice(1)}`;
+
+/** Names of the rubric's criteria as shown. */
+const RUBRIC_LABEL: Record<(typeof RUBRIC_CRITERIA)[number], string> = {
+  originality: "Originality",
+  lens_relevance: "Lens relevance",
+  explanation: "Explanation",
+  actionability: "Actionability",
+  novelty: "Novelty",
+};
+
+/** Options of the synthesis card. */
+export interface SynthesisCardOptions {
+  /**
+   * The risks as a `table` block (in an attachment, Slack's place for tables) rather than aligned
+   * sections. Default true; the publisher posts again without it where a workspace refuses tables.
+   */
+  tables?: boolean;
+}
+
+/** Plain text for a table cell: sanitised like all model text, on one line, within the cell cap. */
+const cell = (text: string): { type: "raw_text"; text: string } => ({
+  type: "raw_text",
+  text: truncate(oneLine(text) || "–", MAX_TABLE_CELL_TEXT),
+});
+
 /**
- * The synthesis. Model source: reframe, root cause (with its lens), insights grouped by lens,
- * actions by horizon, trade-offs, validation, why earlier attempts fell short, and the constraint
- * check with a status emoji. Offline source: the lenses in the order to look at them (with the
- * evidence for each), the modes left out, the lens that widens the view and the one question to
- * settle first, with {@link OFFLINE_LABEL} on every message. `lensName` maps lens ids to display names.
- * With `runId`, the last message ends with a "Widen the view" button ({@link WIDEN_ACTION}, value
- * the run id) and the native 👍/👎 for the synthesis.
+ * The risks of a model synthesis: a `table` (risk, impact, mitigation) under a heading, or the
+ * same content as aligned sections (one per risk: the risk with its impact, and the mitigation,
+ * side by side in two fields) where tables are off.
+ */
+function risksPart(risks: ModelSynthesis["risks"], tables: boolean): KnownBlock[] | TableGroup {
+  const title = "*Risks and mitigations*";
+  if (risks.length === 0) return sections(`${title}\n_None named._`);
+  if (tables && risks.length < MAX_TABLE_ROWS) {
+    const table: TableBlock = {
+      type: "table",
+      column_settings: [{ is_wrapped: true }, { align: "left" }, { is_wrapped: true }],
+      rows: [
+        [cell("Risk"), cell("Impact"), cell("Mitigation")],
+        ...risks.map((r) => [
+          cell(r.risk),
+          cell(`${IMPACT_MARK[r.impact]} ${capital(r.impact)}`),
+          cell(r.mitigation),
+        ]),
+      ],
+    };
+    return { blocks: sections(`${title} (${risks.length})`), table };
+  }
+  const field = (text: string) => ({ type: "mrkdwn" as const, text: truncate(text, MAX_SECTION_FIELD_TEXT) });
+  return [
+    ...sections(title),
+    ...risks.map(
+      (r): KnownBlock => ({
+        type: "section",
+        fields: [
+          field(`${IMPACT_MARK[r.impact]} *${capital(r.impact)} impact*\n${s(r.risk)}`),
+          field(`*Mitigation*\n${s(r.mitigation)}`),
+        ],
+      }),
+    ),
+  ];
+}
+
+/**
+ * The synthesis. A model synthesis opens with the recommendation and the confidence (level,
+ * justification, what is near certain and what is uncertain), then the rationale, the reframe and
+ * root cause, why each earlier attempt fell short (one line each), the options with their chance
+ * of reaching the target, the breakthrough path beside the feasibility check (✅/⚠️/❌/❔ per
+ * constraint), the risks (a `table` in an attachment, or aligned sections with `tables: false`),
+ * actions by horizon, insights by lens, trade-offs, validation and the judge's rubric (0-10 each,
+ * with its reasoning). A synthesis stored before those parts existed shows what it has. Offline
+ * source: the lenses in the order to look at them, the modes left out, the lens that widens the
+ * view, the question to settle first, each attempt with the lens questions that probe it, and a
+ * note that a recommendation, confidence, risks, chances and scores need the model, with
+ * {@link OFFLINE_LABEL} on every message. `lensName` maps lens ids to display names. With `runId`,
+ * the last message ends with a "Widen the view" button ({@link WIDEN_ACTION}, value the run id)
+ * and the native 👍/👎 for the synthesis.
  */
 export function synthesisCard(
   synthesis: Synthesis,
   lensName: (id: string) => string,
   runId?: string,
+  options: SynthesisCardOptions = {},
 ): SlackMessage[] {
   const tail: KnownBlock[] = runId
     ? [
@@ -300,6 +385,15 @@ export function synthesisCard(
         `*To widen the view:* _${oneLine(synthesis.widen.lens_name)}_, because ${s(synthesis.widen.because)}`,
       );
     }
+    const attempts = (synthesis.attempts ?? []).map((a) =>
+      sections(
+        `• *${oneLine(a.attempt)}*${a.effect ? ` (${oneLine(a.effect)})` : ""}\n${a.probes
+          .map(
+            (p) => `    _${oneLine(p.lens_name)}_ ${p.kind === "pitfall" ? "warns" : "asks"}: ${s(p.text)}`,
+          )
+          .join("\n")}`,
+      ),
+    );
     return paginate({
       title: "Where to start",
       fallback: fallback(
@@ -310,6 +404,15 @@ export function synthesisCard(
         sections(`*Look first at*\n${order.join("\n")}`),
         ...(more.length > 0 ? [sections(more.join("\n"))] : []),
         sections(`*Settle this first:* ${s(synthesis.settle_first)}`),
+        ...(attempts.length > 0
+          ? [
+              sections(
+                "*Why did each attempt fall short?* Questions from the lenses to work through (from the catalogue, not answers):",
+              ),
+              ...attempts,
+            ]
+          : []),
+        [context([`ℹ️ ${s(OFFLINE_SYNTHESIS_NEEDS_MODEL)}`])],
       ],
       everyPage: [context([`_${OFFLINE_LABEL}_`])],
       tail,
@@ -317,17 +420,62 @@ export function synthesisCard(
   }
 
   const name = (id: string) => oneLine(lensName(id));
-  const body: KnownBlock[][] = [
+  const full = isFullSynthesis(synthesis) ? synthesis : undefined;
+  const body: (KnownBlock[] | TableGroup)[] = [];
+  if (full) {
+    const c = full.confidence;
+    body.push(
+      sections(
+        `💡 *Recommendation*\n${s(full.recommendation.summary)}\n\n${LEVEL_MARK[c.level]} *Confidence: ${c.level}*. ${s(c.justification)}`,
+      ),
+    );
+    const known: string[] = [];
+    if (c.near_certain.length) known.push(`_Near certain_\n${bullets(c.near_certain)}`);
+    if (c.uncertain.length)
+      known.push(`_Uncertain_\n${c.uncertain.map((u) => `• ${s(u.point)}: ${s(u.why)}`).join("\n")}`);
+    body.push(sections(`*Why this first*\n${bullets(full.recommendation.rationale)}`));
+    if (known.length) body.push(sections(known.join("\n")));
+  }
+  body.push(
     sections(`*Reframe*\n${s(synthesis.reframe)}`),
     sections(
       `*Root cause* (through _${name(synthesis.root_cause.lens_id)}_)\n${s(synthesis.root_cause.statement)}`,
     ),
-  ];
-
-  const byLens = new Map<string, string[]>();
-  for (const i of synthesis.insights) byLens.set(i.lens_id, [...(byLens.get(i.lens_id) ?? []), i.insight]);
-  const insightGroups = [...byLens].map(([id, items]) => `_${name(id)}_\n${bullets(items)}`);
-  body.push(sections(`*Insights by lens*\n${insightGroups.join("\n")}`));
+  );
+  if (full) {
+    body.push(
+      sections(
+        full.attempts.length > 0
+          ? `*Why each earlier attempt fell short*\n${full.attempts
+              .map((a) => `• *${oneLine(a.attempt)}*: ${s(a.fell_short_because)} (_${name(a.lens_id)}_)`)
+              .join("\n")}`
+          : "*Why earlier attempts fell short*\n_The problem names no earlier attempts._",
+      ),
+      sections(
+        `*Options and their chance of reaching the target*\n${full.options
+          .map((o) => `• *${oneLine(o.option)}*: ${pct(o.chance_of_target)}. ${s(o.reasoning)}`)
+          .join("\n")}`,
+      ),
+    );
+    const path = full.breakthrough_path;
+    body.push(
+      sections(
+        `*Breakthrough path*\n${path.steps
+          .map((st, i) => `${i + 1}. ${s(st.step)} · _${oneLine(st.duration)}_ → ${s(st.outcome)}`)
+          .join("\n")}\n*Expected outcome:* ${s(path.expected_outcome)}`,
+      ),
+    );
+  } else {
+    body.push(sections(`*Why earlier attempts fell short*\n${s(synthesis.why_earlier_attempts_fell_short)}`));
+  }
+  if (synthesis.constraint_check.length) {
+    const rows = synthesis.constraint_check.map(
+      (c) =>
+        `${CONSTRAINT_MARK[c.status]} *${oneLine(c.constraint)}* (${c.status.replace("_", " ")}): ${s(c.note)}`,
+    );
+    body.push(sections(`*${full ? "Feasibility check" : "Constraint check"}*\n${rows.join("\n")}`));
+  }
+  if (full) body.push(risksPart(full.risks, options.tables ?? true));
 
   const horizons = [
     ["Immediate", synthesis.actions.immediate],
@@ -341,20 +489,31 @@ export function synthesisCard(
     body.push(sections(`${i === 0 ? "*Actions*\n" : ""}_${label}_\n${numbered}`));
   });
 
+  const byLens = new Map<string, string[]>();
+  for (const i of synthesis.insights) byLens.set(i.lens_id, [...(byLens.get(i.lens_id) ?? []), i.insight]);
+  const insightGroups = [...byLens].map(([id, items]) => `_${name(id)}_\n${bullets(items)}`);
+  body.push(sections(`*Insights by lens*\n${insightGroups.join("\n")}`));
+
   if (synthesis.trade_offs.length) body.push(sections(`*Trade-offs*\n${bullets(synthesis.trade_offs)}`));
   if (synthesis.validation.length) body.push(sections(`*How to validate*\n${bullets(synthesis.validation)}`));
-  body.push(sections(`*Why earlier attempts fell short*\n${s(synthesis.why_earlier_attempts_fell_short)}`));
-  if (synthesis.constraint_check.length) {
-    const rows = synthesis.constraint_check.map(
-      (c) =>
-        `${CONSTRAINT_MARK[c.status]} *${oneLine(c.constraint)}* (${c.status.replace("_", " ")}): ${s(c.note)}`,
+  const q = full?.quality;
+  if (q) {
+    const lines = RUBRIC_CRITERIA.map(
+      (k) => `• ${RUBRIC_LABEL[k]} ${q.rubric[k].score}/10: ${s(q.rubric[k].reasoning)}`,
     );
-    body.push(sections(`*Constraint check*\n${rows.join("\n")}`));
+    body.push(
+      sections(
+        `*Quality of this synthesis* · ${pct(q.overall)} overall${q.refined ? " · refined once" : ""}\n${lines.join("\n")}`,
+      ),
+    );
   }
 
+  const headline = full
+    ? `Synthesis: ${oneLine(full.recommendation.summary)} (confidence ${full.confidence.level})`
+    : `Synthesis: ${oneLine(synthesis.reframe)}`;
   return paginate({
     title: "Synthesis",
-    fallback: fallback(`Synthesis: ${oneLine(synthesis.reframe)}`),
+    fallback: fallback(headline),
     head: [header("Synthesis")],
     body,
     tail,

@@ -43,6 +43,21 @@ export const MAX_FALLBACK_TEXT = 4000;
  * under this smaller budget and splits content over several messages instead.
  */
 export const MAX_MESSAGE_TEXT = 10_000;
+/**
+ * The `table` block (docs.slack.dev/reference/block-kit/blocks/table-block): at most 100 rows of at
+ * most 20 cells, cells of type `raw_text` (text at least 1 character), `rich_text` or `raw_number`,
+ * at most 20 `column_settings` (`align` left, center or right; `is_wrapped` a boolean). In messages
+ * a table goes in an attachment's `blocks`, not in the message's own, and a message holds one
+ * table: a second one is refused with `invalid_attachments` (as apps that post tables report it).
+ */
+export const MAX_TABLE_ROWS = 100;
+export const MAX_TABLE_CELLS = 20;
+export const MAX_TABLE_COLUMN_SETTINGS = 20;
+/**
+ * lensbot's own cap on a table cell's text: Slack documents none for the `table` block, so cells
+ * are held to a section field's 2,000 characters.
+ */
+export const MAX_TABLE_CELL_TEXT = 2000;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -75,7 +90,7 @@ export function blocksTextLength(blocks: readonly unknown[]): number {
  * (Slack uses it for notifications and accessibility and warns when it is missing).
  */
 export function checkBlockKitLimits(
-  message: { text?: string; blocks?: unknown[] },
+  message: { text?: string; blocks?: unknown[]; attachments?: unknown[] },
   limits: { maxBlocks: number; textBudget: number } = {
     maxBlocks: MAX_BLOCKS_PER_MESSAGE,
     textBudget: MAX_MESSAGE_TEXT,
@@ -88,6 +103,27 @@ export function checkBlockKitLimits(
   if (typeof text === "string" && text.length > MAX_FALLBACK_TEXT) {
     problems.push(`text: fallback text is ${text.length} chars; max ${MAX_FALLBACK_TEXT}`);
   }
+  const tables: unknown[] = [];
+  if (message.attachments !== undefined) {
+    if (!Array.isArray(message.attachments)) problems.push("attachments: must be an array");
+    else
+      message.attachments.forEach((a, i) => {
+        const inner = isObj(a) ? a.blocks : undefined;
+        if (!Array.isArray(inner)) {
+          problems.push(`attachments[${i}]: lensbot only sends attachments with blocks`);
+          return;
+        }
+        inner.forEach((b, j) => {
+          if (isObj(b) && b.type === "table") tables.push(b);
+          else problems.push(`attachments[${i}].blocks[${j}]: lensbot only sends tables in attachments`);
+        });
+      });
+  }
+  if (tables.length > 1)
+    problems.push(`attachments: ${tables.length} tables; one per message (invalid_attachments)`);
+  tables.forEach((t, i) => {
+    checkTable(`table ${i + 1}`, t as Obj, problems);
+  });
   if (blocks === undefined) {
     if (typeof text !== "string" || text.trim() === "") problems.push("message: has neither text nor blocks");
     return problems;
@@ -105,7 +141,7 @@ export function checkBlockKitLimits(
   if (blocks.length > limits.maxBlocks) {
     problems.push(`blocks: ${blocks.length} blocks; max ${limits.maxBlocks}`);
   }
-  const totalText = blocksTextLength(blocks);
+  const totalText = blocksTextLength(blocks) + blocksTextLength(tables);
   if (totalText > limits.textBudget) {
     problems.push(
       `blocks: ${totalText} chars of text in total; budget ${limits.textBudget} (msg_blocks_too_long)`,
@@ -260,6 +296,9 @@ export function checkBlockKitLimits(
         });
         break;
       }
+      case "table":
+        problems.push(`${where}: a table goes in an attachment's blocks, not the message's`);
+        break;
       case "markdown":
         if (typeof block.text !== "string" || block.text.length === 0)
           problems.push(`${where}: text is empty`);
@@ -272,6 +311,51 @@ export function checkBlockKitLimits(
     }
   });
   return problems;
+}
+
+/** The `table` block's own limits (see {@link MAX_TABLE_ROWS}), each broken one as a line in `problems`. */
+function checkTable(where: string, table: Obj, problems: string[]): void {
+  const rows = table.rows;
+  if (!Array.isArray(rows) || rows.length === 0) {
+    problems.push(`${where}: rows must be a non-empty array`);
+    return;
+  }
+  if (rows.length > MAX_TABLE_ROWS) problems.push(`${where}: ${rows.length} rows; max ${MAX_TABLE_ROWS}`);
+  const width = Array.isArray(rows[0]) ? rows[0].length : 0;
+  rows.forEach((row, r) => {
+    if (!Array.isArray(row) || row.length === 0) {
+      problems.push(`${where} row ${r}: must be a non-empty array of cells`);
+      return;
+    }
+    if (row.length > MAX_TABLE_CELLS)
+      problems.push(`${where} row ${r}: ${row.length} cells; max ${MAX_TABLE_CELLS}`);
+    if (row.length !== width)
+      problems.push(`${where} row ${r}: ${row.length} cells; the first row has ${width}`);
+    row.forEach((cell, c) => {
+      const at = `${where} row ${r} cell ${c}`;
+      if (!isObj(cell)) problems.push(`${at}: must be an object`);
+      else if (cell.type === "raw_text") {
+        if (typeof cell.text !== "string" || cell.text.length === 0)
+          problems.push(`${at}: raw_text is empty`);
+        else if (cell.text.length > MAX_TABLE_CELL_TEXT)
+          problems.push(`${at}: ${cell.text.length} chars; lensbot's max ${MAX_TABLE_CELL_TEXT}`);
+      } else if (cell.type !== "rich_text" && cell.type !== "raw_number")
+        problems.push(`${at}: type must be raw_text, rich_text or raw_number, got ${String(cell.type)}`);
+    });
+  });
+  const settings = table.column_settings;
+  if (settings !== undefined) {
+    if (!Array.isArray(settings) || settings.length > MAX_TABLE_COLUMN_SETTINGS)
+      problems.push(`${where}: column_settings must be an array of at most ${MAX_TABLE_COLUMN_SETTINGS}`);
+    else
+      settings.forEach((cs, i) => {
+        if (!isObj(cs)) return;
+        if (cs.align !== undefined && !["left", "center", "right"].includes(String(cs.align)))
+          problems.push(`${where} column_settings[${i}]: align must be left, center or right`);
+        if (cs.is_wrapped !== undefined && typeof cs.is_wrapped !== "boolean")
+          problems.push(`${where} column_settings[${i}]: is_wrapped must be a boolean`);
+      });
+  }
 }
 
 /** Blocks in one view (a Home tab or a modal). */

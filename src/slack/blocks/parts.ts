@@ -3,7 +3,7 @@
  * section, context and button blocks cut to Slack's limits, and `paginate`, which lays a card out
  * over as many messages as the limits need (see ./limits.ts). Pure: no I/O.
  */
-import type { Button, ContextBlock, HeaderBlock, KnownBlock, SectionBlock } from "@slack/types";
+import type { Button, ContextBlock, HeaderBlock, KnownBlock, SectionBlock, TableBlock } from "@slack/types";
 import { sanitiseModelText, splitText, truncate } from "../mrkdwn.js";
 import {
   blocksTextLength,
@@ -16,11 +16,27 @@ import {
   MAX_TEXT_OBJECT,
 } from "./limits.js";
 
-/** One Slack message: fallback `text` (notifications, screen readers) and its blocks. */
+/**
+ * One Slack message: fallback `text` (notifications, screen readers), its blocks and, when it
+ * carries a `table` block, that table in an attachment (where Slack takes tables; one per message).
+ */
 export interface SlackMessage {
   text: string;
   blocks: KnownBlock[];
+  attachments?: { blocks: TableBlock[] }[];
 }
+
+/**
+ * A body group whose table goes with it: its `blocks` (a heading) end a message, and `table`
+ * goes in that message's attachment, so it shows right under them; the card goes on in the next
+ * message.
+ */
+export interface TableGroup {
+  blocks: KnownBlock[];
+  table: TableBlock;
+}
+
+const isTableGroup = (g: KnownBlock[] | TableGroup): g is TableGroup => !Array.isArray(g);
 
 export const s = sanitiseModelText;
 export const pct = (n: number) => `${Math.round(n * 100)}%`;
@@ -76,8 +92,12 @@ export interface CardParts {
   fallback: string;
   /** Blocks that open the first message (header, summary context). */
   head: KnownBlock[];
-  /** Content, in groups kept within one message whenever a group fits in one. */
-  body: KnownBlock[][];
+  /**
+   * Content, in groups kept within one message whenever a group fits in one. A {@link TableGroup}
+   * ends its message (its table is that message's attachment); put it before the last group, so
+   * the tail's buttons stay under everything.
+   */
+  body: (KnownBlock[] | TableGroup)[];
   /** Blocks that close every message (e.g. the offline label, so no part is mistaken for model output). */
   everyPage?: KnownBlock[];
   /** Blocks that close the last message only (buttons). */
@@ -93,15 +113,17 @@ export function paginate(card: CardParts): SlackMessage[] {
   const maxBlocks = MAX_BLOCKS_PER_MESSAGE - everyPage.length - 1;
   const maxChars = MAX_MESSAGE_TEXT - blocksTextLength(everyPage) - MARKER_CHARS;
 
-  const pages: KnownBlock[][] = [];
+  const pages: { blocks: KnownBlock[]; table?: TableBlock }[] = [];
   let page: KnownBlock[] = [...card.head];
+  let table: TableBlock | undefined;
   let chars = blocksTextLength(page);
   let hasBody = false;
   const fits = (n: number, c: number) => page.length + n <= maxBlocks && chars + c <= maxChars;
   const newPage = () => {
     if (page.length === 0) return;
-    pages.push(page);
+    pages.push({ blocks: page, ...(table && { table }) });
     page = [];
+    table = undefined;
     chars = 0;
     hasBody = false;
   };
@@ -111,7 +133,17 @@ export function paginate(card: CardParts): SlackMessage[] {
     hasBody = true;
   };
 
-  for (const group of card.body) {
+  for (const item of card.body) {
+    if (isTableGroup(item)) {
+      // The heading and the table (counted as one more block, its cells as text) share a message.
+      const c = blocksTextLength(item.blocks) + blocksTextLength([item.table]);
+      if (!fits(item.blocks.length + 1, c)) newPage();
+      add(item.blocks, c);
+      table = item.table;
+      newPage();
+      continue;
+    }
+    const group = item;
     if (group.length === 0) continue;
     const c = blocksTextLength(group);
     if (fits(group.length, c)) {
@@ -129,10 +161,10 @@ export function paginate(card: CardParts): SlackMessage[] {
   }
   const tailChars = blocksTextLength(tail);
   if (tail.length && !fits(tail.length, tailChars)) newPage();
-  pages.push(page);
+  if (page.length > 0 || pages.length === 0 || tail.length > 0) pages.push({ blocks: page });
 
   const n = pages.length;
-  return pages.map((blocks, i) => {
+  return pages.map(({ blocks, table: attached }, i) => {
     const last = i === n - 1;
     const part = `part ${i + 1} of ${n}`;
     const marker: KnownBlock[] =
@@ -145,6 +177,7 @@ export function paginate(card: CardParts): SlackMessage[] {
             : card.fallback
           : fallback(`${card.title} (continued, ${part})`),
       blocks: [...marker, ...blocks, ...everyPage, ...(last ? tail : [])],
+      ...(attached && { attachments: [{ blocks: [attached] }] }),
     };
   });
 }
