@@ -12,6 +12,8 @@
 export interface Attempt {
   /** What was tried, as the text says it ("added composite indexes on the events table"), at most 80 characters. */
   label: string;
+  /** What was tried, without the verb of trying ("composite indexes on the events table"). */
+  what: string;
   /** The effect the text reports for it ("about 12% better", "no change"), when it gives one. */
   effect?: string;
   /** The line of the text it was found in, trimmed. */
@@ -199,6 +201,7 @@ function fromSentence(sentence: string, quote: string): Attempt[] {
       const effect = effectAfter(rest.slice(object.length));
       out.push({
         label: cleanLabel(`${gerund[1].toLowerCase()} ${object}`),
+        what: cleanLabel(object),
         quote,
         ...(effect && { effect }),
       });
@@ -217,7 +220,8 @@ function fromSentence(sentence: string, quote: string): Attempt[] {
       for (const item of splitItems(list, true)) {
         const effect = effectAfter(item.slice(item.search(/\(|$/)));
         const name = item.replace(/\s*\([^)]*\)\s*$/, "");
-        if (name.trim()) out.push({ label: cleanLabel(name), quote, ...(effect && { effect }) });
+        if (name.trim())
+          out.push({ label: cleanLabel(name), what: cleanLabel(name), quote, ...(effect && { effect }) });
       }
       const after = effectAfter(rest.slice(list.length));
       const last = out.at(-1);
@@ -229,7 +233,12 @@ function fromSentence(sentence: string, quote: string): Attempt[] {
     if (!object.trim()) continue;
     const effect = effectAfter(rest.slice(object.length));
     for (const item of splitItems(object, false))
-      out.push({ label: cleanLabel(`${verb} ${item}`), quote, ...(effect && { effect }) });
+      out.push({
+        label: cleanLabel(`${verb} ${item}`),
+        what: cleanLabel(item),
+        quote,
+        ...(effect && { effect }),
+      });
   }
   return out;
 }
@@ -268,7 +277,8 @@ export function detectAttempts(text: string): Attempt[] {
       const end = CLAUSE_END.exec(body);
       const name = body.slice(0, end?.index ?? body.length);
       const effect = effectAfter(body.slice(name.length));
-      if (name.trim()) here = [{ label: cleanLabel(name), quote: line, ...(effect && { effect }) }];
+      if (name.trim())
+        here = [{ label: cleanLabel(name), what: cleanLabel(name), quote: line, ...(effect && { effect }) }];
     }
     found.push(...here);
     if (LIST_INTRO.test(line)) inList = true;

@@ -4,9 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
-import { OFFLINE_LABEL } from "../../src/pipeline/schemas.js";
+import { OFFLINE_LABEL, OFFLINE_SYNTHESIS_NEEDS_MODEL } from "../../src/pipeline/schemas.js";
+import { FakeAnthropic } from "../fakes/anthropic.js";
+import { answerFor } from "../fakes/json-schema-sample.js";
 
 const run = promisify(execFile);
 
@@ -54,6 +56,54 @@ describe("lens suggest", () => {
   });
 });
 
+describe("lens analyze (claude, through the fake Messages API)", () => {
+  let fake: FakeAnthropic;
+  beforeAll(async () => {
+    fake = await FakeAnthropic.start();
+    fake.respondWith((req) => ({
+      kind: "json",
+      value: answerFor(req.body.output_config?.format?.schema ?? {}, "A specific answer."),
+    }));
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+  const env = () => ({ ANTHROPIC_API_KEY: "test-key", ANTHROPIC_BASE_URL: fake.url });
+
+  it("prints the recommendation and confidence first, one line per attempt, the risks and the rubric; --json keeps the old keys", async () => {
+    const file = "examples/dashboard-latency.txt";
+    const text = await lens(["analyze", "--engine", "claude", "--file", file], "", env());
+    expect(text.code).toBe(0);
+    const synthesis = text.stdout.slice(text.stdout.indexOf("== Synthesis"));
+    expect(synthesis.split("\n")[1]).toBe("Recommendation: A specific answer.");
+    expect(synthesis.split("\n")[2]).toMatch(/^Confidence: (high|medium|low)\. A specific answer\./);
+    expect(synthesis).toContain("  - added composite indexes on the events table: A specific answer.");
+    expect(synthesis).toContain("Risks and mitigations:\n  RISK");
+    expect(synthesis).toContain("Feasibility check:");
+    expect(synthesis).toMatch(/Quality of this synthesis: 80% overall\n {2}- originality 8\/10/);
+
+    const json = JSON.parse(
+      (await lens(["analyze", "--json", "--engine", "claude", "--file", file], "", env())).stdout,
+    );
+    const s = json.synthesis;
+    expect(s.attempts.map((a: { attempt: string }) => a.attempt)).toHaveLength(5);
+    for (const key of [
+      "reframe",
+      "root_cause",
+      "insights",
+      "actions",
+      "trade_offs",
+      "validation",
+      "constraint_check",
+    ])
+      expect(s).toHaveProperty(key);
+    expect(typeof s.why_earlier_attempts_fell_short).toBe("string");
+    for (const key of ["recommendation", "confidence", "options", "breakthrough_path", "risks", "quality"])
+      expect(s).toHaveProperty(key);
+    expect(json.usage.map((u: { step: string }) => u.step)).toContain("judge_synthesis");
+  });
+});
+
 describe("lens analyze (offline)", () => {
   it("prints the mode, one card per lens and where to start, labelled offline", async () => {
     const { code, stdout } = await lens([
@@ -77,6 +127,25 @@ describe("lens analyze (offline)", () => {
     expect(result.engine).toBe("offline");
     expect(result.analyses.length).toBe(result.suggestion.lenses.length);
     expect(result.synthesis.source).toBe("offline");
+  });
+
+  it("names each attempt of the bundled example with the lens questions that probe it, and what needs the model", async () => {
+    const file = "examples/dashboard-latency.txt";
+    const text = await lens(["analyze", "--engine", "offline", "--file", file]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain("Why did each attempt fall short? Questions from the lenses");
+    expect(text.stdout).toContain("  * added composite indexes on the events table (about 12% better)");
+    expect(text.stdout).toMatch(/\n {6}[^\n]+ (asks|warns): /);
+    expect(text.stdout).toContain(OFFLINE_SYNTHESIS_NEEDS_MODEL);
+    const json = JSON.parse(
+      (await lens(["analyze", "--json", "--engine", "offline", "--file", file])).stdout,
+    );
+    expect(json.synthesis.attempts).toHaveLength(5);
+    expect(json.synthesis).not.toHaveProperty("risks");
+    // The keys the JSON had before stay.
+    expect(Object.keys(json.synthesis)).toEqual(
+      expect.arrayContaining(["source", "look_first", "missing_modes", "settle_first"]),
+    );
   });
 
   it("gives a usage message and exit 2 for empty text", async () => {

@@ -102,8 +102,13 @@ describe("prompt text (snapshots)", () => {
       lenses: [],
     };
     const attempts = [
-      { label: "added composite indexes", effect: "about 12% better", quote: "- added composite indexes" },
-      { label: "tuned the </problem> pool", quote: "- tuned the pool" },
+      {
+        label: "added composite indexes",
+        what: "composite indexes",
+        effect: "about 12% better",
+        quote: "- added composite indexes",
+      },
+      { label: "tuned the </problem> pool", what: "the </problem> pool", quote: "- tuned the pool" },
     ];
     const task = synthesizeTask(suggestion, analyses, attempts);
     expect(task).toMatchSnapshot();

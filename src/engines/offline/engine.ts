@@ -130,8 +130,8 @@ type Probe = NonNullable<OfflineSynthesis["attempts"]>[number]["probes"][number]
 
 /**
  * For each attempt, the catalogue questions (or pitfalls) of the run's lenses that probe why it fell
- * short: two per attempt, from different lenses. Preferred, in order: more words shared with the
- * attempt (its label, effect and line), a question over a pitfall, one not given to an earlier
+ * short: two per attempt, from different lenses. Preferred, in order: more words shared with what
+ * was tried (a pitfall needs two), a question over a pitfall, one not given to an earlier
  * attempt, one not already on the lens's card, then the lenses' order (strongest evidence first)
  * and the catalogue's own order. Nothing is written here: every probe is catalogue text.
  */
@@ -160,9 +160,14 @@ export function probeAttempts(
     })),
   ]);
   return attempts.map((a) => {
-    const words = new Set(analyse([a.label, a.effect ?? "", a.quote].join(" ")));
+    // What was tried, without its verb ("added" would match every question about adding).
+    const words = new Set(analyse(a.what));
     const scored = candidates
-      .map((c) => ({ c, shared: [...c.words].filter((w) => words.has(w)).length }))
+      .map((c) => {
+        const shared = [...c.words].filter((w) => words.has(w)).length;
+        // A pitfall is a statement, not a question: it comes first only when it clearly names the attempt.
+        return { c, shared: c.kind === "pitfall" && shared < 2 ? -1 : shared };
+      })
       .sort(
         (x, y) =>
           y.shared - x.shared ||
