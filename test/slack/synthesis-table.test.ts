@@ -6,10 +6,15 @@
 import { WebClient } from "@slack/web-api";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { renderSynthesis } from "../../src/cli/render.js";
+import { isFullSynthesis } from "../../src/pipeline/schemas.js";
+import { synthesisCard } from "../../src/slack/blocks/cards.js";
+import { checkBlockKitLimits } from "../../src/slack/blocks/limits.js";
 import { ThreadPublisher } from "../../src/slack/publisher.js";
 import { RecordStore } from "../../src/store/records.js";
 import { FakeSlack } from "../fakes/slack.js";
 import { BOT_TOKEN, catalogue, deleteMatching, REDIS_URL } from "../support/harness.js";
+import { seedRun } from "../support/records.js";
 import { fullSynthesis } from "../support/synthesis.js";
 
 let slack: FakeSlack;
@@ -139,6 +144,38 @@ describe("publishing the synthesis", () => {
     expect(after).toHaveLength(1);
     expect(slack.calls("chat.update").length + slack.calls("chat.postMessage").length - before).toBe(
       posted.length,
+    );
+  });
+});
+
+describe("a synthesis stored before recommendations and risks existed", () => {
+  it("loads from Redis and renders in Slack and in the terminal, without a table", async () => {
+    const seeded = await seedRun(store, {
+      channel: "C0TABLE",
+      at: Date.now(),
+      lenses: ["five-whys", "theory-of-constraints"],
+      reframe: "A queue, not a people problem.",
+      actions: ["Limit work in progress"],
+    });
+    const record = await store.getRun(seeded.runId);
+    const synthesis = record!.synthesis!;
+    expect(isFullSynthesis(synthesis)).toBe(false);
+    const name = (id: string) => catalogue.get(id)?.name ?? id;
+    const messages = synthesisCard(synthesis, name, seeded.runId);
+    for (const m of messages) expect(checkBlockKitLimits(m)).toEqual([]);
+    const text = JSON.stringify(messages);
+    expect(text).toContain("A queue, not a people problem.");
+    expect(text).toContain("they treated symptoms");
+    expect(text).not.toContain("attachments");
+    const terminal = renderSynthesis(synthesis, name);
+    expect(terminal).toContain("Why earlier attempts fell short: they treated symptoms");
+    expect(terminal).not.toContain("Recommendation");
+    // And it posts (a resumed run republishes its saved synthesis).
+    const { publisher, thread_ts } = await publisherFor(`${seeded.runId}-post`);
+    await publisher.synthesis(synthesis);
+    expect(slack.calls().filter((c) => c.error)).toEqual([]);
+    expect(JSON.stringify(slack.thread("C0TABLE", thread_ts).at(-1)?.blocks)).toContain(
+      "Limit work in progress",
     );
   });
 });
