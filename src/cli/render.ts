@@ -119,7 +119,9 @@ export function renderSynthesis(s: Synthesis, lensName: (id: string) => string):
     if (s.widen) lines.push(`To widen the view: ${s.widen.lens_name}, because ${s.widen.because}`);
     lines.push(`Settle this first: ${s.settle_first}`);
     if (s.attempts?.length) {
-      lines.push("Why did each attempt fall short? Questions from the lenses (catalogue text, not answers):");
+      lines.push(
+        "What was tried, and what the lenses would ask about it (catalogue questions, not answers):",
+      );
       for (const a of s.attempts) {
         lines.push(`  * ${a.attempt}${a.effect ? ` (${a.effect})` : ""}`);
         for (const p of a.probes)

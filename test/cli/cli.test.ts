@@ -133,7 +133,9 @@ describe("lens analyze (offline)", () => {
     const file = "examples/dashboard-latency.txt";
     const text = await lens(["analyze", "--engine", "offline", "--file", file]);
     expect(text.code).toBe(0);
-    expect(text.stdout).toContain("Why did each attempt fall short? Questions from the lenses");
+    expect(text.stdout).toContain(
+      "What was tried, and what the lenses would ask about it (catalogue questions",
+    );
     expect(text.stdout).toContain("  * added composite indexes on the events table (about 12% better)");
     expect(text.stdout).toMatch(/\n {6}[^\n]+ (asks|warns): /);
     expect(text.stdout).toContain(OFFLINE_SYNTHESIS_NEEDS_MODEL);

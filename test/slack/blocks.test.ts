@@ -769,7 +769,9 @@ describe("synthesisCard (offline attempts)", () => {
     const messages = synthesisCard(synthesis, lensName, "run-3");
     expectValid(messages);
     const text = allText(messages);
-    expect(text).toContain("*Why did each attempt fall short?* Questions from the lenses");
+    expect(text).toContain(
+      "*What was tried, and what the lenses would ask about it* (questions from the catalogue",
+    );
     expect(text).toContain(
       "• *added composite indexes* (about 12% better)\n    _Pace Layering_ asks: Which layer moves?",
     );

@@ -407,7 +407,7 @@ export function synthesisCard(
         ...(attempts.length > 0
           ? [
               sections(
-                "*Why did each attempt fall short?* Questions from the lenses to work through (from the catalogue, not answers):",
+                "*What was tried, and what the lenses would ask about it* (questions from the catalogue, not answers):",
               ),
               ...attempts,
             ]
