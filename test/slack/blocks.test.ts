@@ -695,6 +695,19 @@ describe("synthesisCard (full model synthesis)", () => {
     }
   });
 
+  it("risks too long for one message's text budget become aligned sections, not a table", () => {
+    const big = fullSynthesis();
+    big.risks = Array.from({ length: 20 }, (_, i) => ({
+      risk: `risk-${i} ${words(400, "r")}`,
+      impact: "high" as const,
+      mitigation: `mit-${i} ${words(400, "m")}`,
+    }));
+    const messages = synthesisCard(big, fullName, "run-9");
+    expectValid(messages);
+    expect(messages.filter((m) => m.attachments?.length)).toHaveLength(0);
+    for (let i = 0; i < 20; i++) expect(flatText(messages)).toContain(`mit-${i} m0`);
+  });
+
   it("a synthesis stored before these parts existed still renders, with its one paragraph on attempts", () => {
     const legacy = modelSynthesis(2) as LegacyModelSynthesis;
     expect("recommendation" in legacy).toBe(false);

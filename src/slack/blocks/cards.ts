@@ -25,8 +25,10 @@ import {
 } from "../../pipeline/schemas.js";
 import { truncate } from "../mrkdwn.js";
 import {
+  blocksTextLength,
   MAX_ACTION_ID,
   MAX_BUTTON_VALUE,
+  MAX_MESSAGE_TEXT,
   MAX_SECTION_FIELD_TEXT,
   MAX_SECTION_TEXT,
   MAX_TABLE_CELL_TEXT,
@@ -330,7 +332,9 @@ function risksPart(risks: ModelSynthesis["risks"], tables: boolean): KnownBlock[
         ]),
       ],
     };
-    return { blocks: sections(`${title} (${risks.length})`), table };
+    // A table shares its message's text budget; one too big for it becomes sections, which split.
+    if (blocksTextLength([table]) <= MAX_MESSAGE_TEXT / 2)
+      return { blocks: sections(`${title} (${risks.length})`), table };
   }
   const field = (text: string) => ({ type: "mrkdwn" as const, text: truncate(text, MAX_SECTION_FIELD_TEXT) });
   return [
