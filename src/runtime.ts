@@ -185,7 +185,7 @@ export async function start(
         (token) => new WebClient(token, clientOptions),
       );
     } else throw new Error("unreachable: OAuth setup without its stores");
-    const engine = createEngine(defaultEngineName(config), config, opened);
+    const engine = await createEngine(defaultEngineName(config), config, opened);
     const analyse = new AnalyseThread({
       workspaces,
       store,

@@ -220,7 +220,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
         // Loaded here so `suggest`, `show` and `search` start fast without the SDK.
         const { createEngine, defaultEngineName } = await import("../engines/index.js");
         const { runPipeline } = await import("../pipeline/run.js");
-        const engine = createEngine(opts.engine ?? defaultEngineName(config), config, open());
+        const engine = await createEngine(opts.engine ?? defaultEngineName(config), config, open());
         const name = (id: string) => catalogue.get(id)?.name ?? id;
         if (!opts.json) for (const note of problem.notes) out(`Note: ${note}\n`);
         const sink: Sink = {
@@ -386,7 +386,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
       const { createLensMcpServer, serveStdio } = await import("../mcp/server.js");
       const { createLogger } = await import("../logger.js");
       const log = createLogger(config.logLevel, io.stderr as DestinationStream);
-      const engine = createEngine(opts.engine ?? defaultEngineName(config), config, open());
+      const engine = await createEngine(opts.engine ?? defaultEngineName(config), config, open());
       const library = withGraph(open());
       const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8"));
       const server = createLensMcpServer({
@@ -431,7 +431,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
         const sinceMs = parseSince(opts.since);
         const { createEngine, defaultEngineName } = await import("../engines/index.js");
         const { withGraph } = await import("../catalogue/graph.js");
-        const engine = createEngine(opts.engine ?? defaultEngineName(config), config, open());
+        const engine = await createEngine(opts.engine ?? defaultEngineName(config), config, open());
         const digest = await digestFromRedis({
           config,
           library: withGraph(open()),

@@ -1,6 +1,5 @@
-import { AnthropicBedrock } from "@anthropic-ai/bedrock-sdk";
 import Anthropic from "@anthropic-ai/sdk";
-import { AnthropicVertex, type ClientOptions as VertexOptions } from "@anthropic-ai/vertex-sdk";
+import type { ClientOptions as VertexOptions } from "@anthropic-ai/vertex-sdk";
 import { withGraph } from "../catalogue/graph.js";
 import type { OpenCatalogue } from "../catalogue/snapshot.js";
 import type { Config, ModelBackendName } from "../config.js";
@@ -71,20 +70,22 @@ export interface EngineDeps {
  * Builds the named engine from configuration: for `claude`, the SDK client of the configured
  * model backend (Anthropic, AnthropicBedrock or AnthropicVertex), that backend's default models
  * under the per-step overrides, and its structured-output capability.
+ * The Bedrock and Vertex clients (with the AWS and Google SDKs behind them, some 600 ms to load)
+ * are imported only when their backend is chosen.
  * @throws LensbotError `config_invalid` when `claude` is asked for on the anthropic backend
  *   without ANTHROPIC_API_KEY.
  */
-export function createEngine(
+export async function createEngine(
   name: EngineName,
   config: Config,
   opened: OpenCatalogue,
   deps: EngineDeps = {},
-): Engine {
+): Promise<Engine> {
   if (name === "offline") return createOfflineEngine(withGraph(opened));
   const backend = BACKENDS[config.modelBackend.name];
   const choice = config.modelBackend.structuredOutputs;
   return createClaudeEngine({
-    client: modelClient(config, deps),
+    client: await modelClient(config, deps),
     catalogue: opened.catalogue,
     models: { ...backend.models, ...config.models },
     qualityBar: config.qualityBar,
@@ -97,12 +98,13 @@ export function createEngine(
  * reads the environment for settings lensbot has); only the AWS and Google credential chains
  * look further when no static credentials are given.
  */
-function modelClient(config: Config, deps: EngineDeps): Anthropic {
+async function modelClient(config: Config, deps: EngineDeps): Promise<Anthropic> {
   const { maxRetries } = config.anthropic;
   const { name, bedrock, vertex } = config.modelBackend;
   const apiVersion = BACKENDS[name].apiVersion;
   const defaultHeaders = apiVersion ? { "anthropic-version": apiVersion } : undefined;
   if (name === "bedrock") {
+    const { AnthropicBedrock } = await import("@anthropic-ai/bedrock-sdk");
     const region = bedrock.region ?? "";
     const common = {
       awsRegion: region,
@@ -124,6 +126,7 @@ function modelClient(config: Config, deps: EngineDeps): Anthropic {
     return client as unknown as Anthropic;
   }
   if (name === "vertex") {
+    const { AnthropicVertex } = await import("@anthropic-ai/vertex-sdk");
     return new AnthropicVertex({
       region: vertex.region ?? null,
       projectId: vertex.projectId ?? null,

@@ -87,7 +87,7 @@ describe("bedrock backend", () => {
   beforeEach(() => fake.reset());
 
   it("runs one full analysis through InvokeModel, SigV4-signed, without output_config by default", async () => {
-    await fullAnalysis(engineFrom(env()), fake);
+    await fullAnalysis(await engineFrom(env()), fake);
     expect(fake.requests.length).toBeGreaterThanOrEqual(8);
     for (const req of fake.requests) {
       expect(req.headers.authorization).toMatch(
@@ -106,7 +106,7 @@ describe("bedrock backend", () => {
   });
 
   it("sends output_config when structured outputs are turned on, and a step model override wins", async () => {
-    const engine = engineFrom({
+    const engine = await engineFrom({
       ...env(),
       LENSBOT_STRUCTURED_OUTPUTS: "on",
       LENSBOT_MODEL_SUGGEST: BACKENDS.bedrock.models.analyze,
@@ -155,7 +155,7 @@ describe("vertex backend", () => {
   beforeEach(() => fake.reset());
 
   it("runs one full analysis through streamRawPredict with a bearer token, without output_config by default", async () => {
-    await fullAnalysis(engineFrom(env(), { vertexAuthClient: authClient(fake.token) }), fake);
+    await fullAnalysis(await engineFrom(env(), { vertexAuthClient: authClient(fake.token) }), fake);
     for (const req of fake.requests) {
       expect(req.headers.authorization).toBe(`Bearer ${fake.token}`);
       expect(req.body.anthropic_version).toBe("vertex-2023-10-16");
@@ -168,7 +168,7 @@ describe("vertex backend", () => {
   });
 
   it("fails with a coded error where the project refuses structured outputs, and on a bad token", async () => {
-    const on = engineFrom(
+    const on = await engineFrom(
       { ...env(), LENSBOT_STRUCTURED_OUTPUTS: "on" },
       { vertexAuthClient: authClient(fake.token) },
     );
@@ -179,7 +179,7 @@ describe("vertex backend", () => {
       );
     await expect(suggest(on)).rejects.toMatchObject({ code: "model_unavailable", status: 400 });
     expect(fake.requests).toEqual([]);
-    const stranger = engineFrom(env(), { vertexAuthClient: authClient("ya29.someone-else") });
+    const stranger = await engineFrom(env(), { vertexAuthClient: authClient("ya29.someone-else") });
     await expect(suggest(stranger)).rejects.toMatchObject({ code: "model_unavailable", status: 401 });
   });
 });
@@ -193,7 +193,7 @@ describe("anthropic backend: a self-hosted Messages API server", () => {
   beforeEach(() => fake.reset());
 
   it("repairs answers from a server that ignores output_config: prose first, then fenced JSON", async () => {
-    const engine = engineFrom({
+    const engine = await engineFrom({
       ANTHROPIC_API_KEY: "test-key",
       ANTHROPIC_BASE_URL: fake.url,
       LENSBOT_MODEL_RETRIES: "0",
@@ -221,7 +221,7 @@ describe("anthropic backend: a self-hosted Messages API server", () => {
   });
 
   it("states the schema in the instructions when LENSBOT_STRUCTURED_OUTPUTS=off", async () => {
-    const engine = engineFrom({
+    const engine = await engineFrom({
       ANTHROPIC_API_KEY: "test-key",
       ANTHROPIC_BASE_URL: fake.url,
       LENSBOT_STRUCTURED_OUTPUTS: "off",
