@@ -18,8 +18,9 @@
  *    - total: from sending `/lens` to the fake Slack receiving the synthesis `chat.postMessage`;
  *    - model time on the critical path: MODEL_DELAY_MS × the number of sequential model calls,
  *      i.e. suggest (1) + the longest lens chain (analyze + judge = 2; 4 if a lens was refined)
- *      + synthesize (1). The chain length is taken from the run's recorded requests, which are
- *      also checked (1 suggest, 1 synthesize, one analyze and judge per lens). This assumes the
+ *      + synthesize and its judge (2; 4 if the synthesis was refined). The chain length is taken
+ *      from the run's recorded requests, which are also checked (1 suggest, 1 synthesize, 1
+ *      synthesis judge, one analyze and judge per lens). This assumes the
  *      lens chains run in parallel, as the pipeline intends: if they did not, the extra model
  *      time shows up as overhead, which is what this figure is meant to catch;
  *    - overhead: total − model time (what the bot itself adds: ack, posting, Redis, queueing,
@@ -205,6 +206,7 @@ async function oneAnalysis(h: Harness, i: number, offset: number): Promise<RunTi
   if (
     count("suggest") !== 1 ||
     count("synthesize") !== 1 ||
+    count("judge-synthesis") !== 1 + count("refine-synthesis") ||
     lenses !== 3 ||
     count("analyze") !== lenses ||
     count("judge") !== lenses + count("refine") ||
@@ -215,7 +217,7 @@ async function oneAnalysis(h: Harness, i: number, offset: number): Promise<RunTi
   const longestChain = count("refine") > 0 ? 4 : 2;
   return {
     totalMs: synthesis.at + offset - sent,
-    modelMs: MODEL_DELAY_MS * (1 + longestChain + 1),
+    modelMs: MODEL_DELAY_MS * (1 + longestChain + 2 * (1 + count("refine-synthesis"))),
   };
 }
 

@@ -72,6 +72,20 @@ export function checkAnswer<S extends z.ZodType>(
   return { ok: false, issues, raw };
 }
 
+/** JSON Schema formats already built, per zod schema: most step schemas are built once and reused by every call. */
+const formats = new WeakMap<z.ZodType, { type: "json_schema"; schema: Record<string, unknown> }>();
+
+/** The structured-output format of a zod schema (`zodOutputFormat`), built once per schema object. */
+function outputFormat(schema: z.ZodType): { type: "json_schema"; schema: Record<string, unknown> } {
+  let format = formats.get(schema);
+  if (!format) {
+    const built = zodOutputFormat(schema);
+    format = { type: built.type, schema: built.schema };
+    formats.set(schema, format);
+  }
+  return format;
+}
+
 /**
  * Calls the Messages API with a structured-output format built from `schema` (not forced tool
  * use), and validates the answer with the same schema. An invalid or schema-violating answer
@@ -92,8 +106,7 @@ export async function callStructured<S extends z.ZodType>(
   client: Anthropic,
   call: StructuredCall<S>,
 ): Promise<{ data: z.infer<S> }> {
-  const zodFormat = zodOutputFormat(call.schema);
-  const format = { type: zodFormat.type, schema: zodFormat.schema };
+  const format = outputFormat(call.schema);
   const structured = call.structuredOutputs ?? true;
   const opening = structured ? call.messages : withSchema(call.messages, format.schema);
   const send = async (messages: MessageParam[], step: string) => {
