@@ -158,7 +158,12 @@ describe("durable runs (Claude engine through the fake API)", () => {
     );
     for (const { root } of runs) await waitForDone(h, "C0LENS", root.ts, 20_000);
     for (const { root, runId } of runs) {
-      expect((await h.store.getRun(runId))?.status).toBe("done");
+      // The status message says Done just before the record is marked done.
+      await waitFor(
+        async () => (await h.store.getRun(runId))?.status === "done",
+        5_000,
+        "the record to be done",
+      );
       expect(h.slack.thread("C0LENS", root.ts).some((m) => messageText(m).includes("retry_analysis"))).toBe(
         false,
       );
