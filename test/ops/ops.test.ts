@@ -14,6 +14,7 @@ import {
   BOT_TOKEN,
   deleteDeployment,
   freePort,
+  quietLogger,
   REDIS_URL,
   SIGNING_SECRET,
   slashCommand,
@@ -21,9 +22,6 @@ import {
 } from "../support/harness.js";
 import { OwnRedis } from "../support/redis-server.js";
 
-const quiet = { info() {}, warn() {}, error() {}, fatal() {}, debug() {} } as unknown as Parameters<
-  typeof start
->[1];
 let slack: FakeSlack;
 
 beforeAll(async () => {
@@ -53,7 +51,7 @@ describe("/healthz and /readyz (a worker's own ops port)", () => {
   let running: Running;
   beforeAll(async () => {
     redis = await OwnRedis.start();
-    running = await start(await env({ REDIS_URL: redis.url }), quiet, { app: false, worker: true });
+    running = await start(await env({ REDIS_URL: redis.url }), quietLogger, { app: false, worker: true });
   });
   afterAll(async () => {
     if (!redis.running) await redis.restart();
@@ -99,12 +97,12 @@ describe("/healthz and /readyz (a worker's own ops port)", () => {
 
 describe("several processes on one host", () => {
   it("a worker whose ops port is taken runs on without the endpoints, and says so", async () => {
-    const first = await start(await env({ REDIS_URL }), quiet, { app: false, worker: true });
+    const first = await start(await env({ REDIS_URL }), quietLogger, { app: false, worker: true });
     const warned: string[] = [];
     const logger = {
-      ...quiet,
+      ...quietLogger,
       warn: (_o: object, msg?: string) => void warned.push(msg ?? ""),
-    } as typeof quiet;
+    } as typeof quietLogger;
     try {
       const second = await start(await env({ REDIS_URL, LENSBOT_OPS_PORT: String(first.opsPort) }), logger, {
         app: false,
@@ -122,7 +120,7 @@ describe("several processes on one host", () => {
 describe("/metrics (on the HTTP receiver)", () => {
   let running: Running;
   beforeAll(async () => {
-    running = await start(await env({ REDIS_URL }), quiet, { app: true, worker: true });
+    running = await start(await env({ REDIS_URL }), quietLogger, { app: true, worker: true });
   });
   afterAll(async () => {
     await running?.close();

@@ -24,15 +24,13 @@ import {
   eventCallback,
   freePort,
   messageText,
+  quietLogger,
   REDIS_URL,
   SIGNING_SECRET,
   slashCommand,
   waitFor,
 } from "../support/harness.js";
 
-const quiet = { info() {}, warn() {}, error() {}, fatal() {}, debug() {} } as unknown as Parameters<
-  typeof start
->[1];
 const CLIENT = { clientId: "1111.2222", clientSecret: "oauth-client-secret-for-tests" };
 const ACME = { id: "TACME0001", name: "Acme", channel: "CACME0001", user: "UACME0001" };
 const GLOBEX = { id: "TGLBX0001", name: "Globex", channel: "CGLBX0001", user: "UGLBX0001" };
@@ -70,7 +68,7 @@ beforeAll(async () => {
     PORT: String(await freePort()),
     LENSBOT_OPS_PORT: "0",
   });
-  running = await start(config, quiet, { app: true, worker: true });
+  running = await start(config, quietLogger, { app: true, worker: true });
   base = `http://127.0.0.1:${running.port}`;
   redis = connectRedis(REDIS_URL, "commands");
   digestQueue = createDigestQueue(redis, queuePrefix(prefix));

@@ -10,11 +10,15 @@ import { loadConfig } from "../../src/config.js";
 import { type Running, start } from "../../src/runtime.js";
 import { FakeSlack } from "../fakes/slack.js";
 import { FakeSocketMode } from "../fakes/socket-mode.js";
-import { BOT_TOKEN, deleteDeployment, freePort, REDIS_URL, waitFor } from "../support/harness.js";
+import {
+  BOT_TOKEN,
+  deleteDeployment,
+  freePort,
+  quietLogger,
+  REDIS_URL,
+  waitFor,
+} from "../support/harness.js";
 
-const quiet = { info() {}, warn() {}, error() {}, fatal() {}, debug() {} } as unknown as Parameters<
-  typeof start
->[1];
 const prefix = `sm-${randomBytes(4).toString("hex")}`;
 let slack: FakeSlack;
 let socket: FakeSocketMode;
@@ -33,7 +37,7 @@ beforeAll(async () => {
     PORT: String(await freePort()),
     LENSBOT_OPS_PORT: "0",
   });
-  running = await start(config, quiet, { app: true, worker: true });
+  running = await start(config, quietLogger, { app: true, worker: true });
   await socket.connected();
 }, 30_000);
 

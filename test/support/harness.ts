@@ -17,6 +17,7 @@ import { loadCatalogue } from "../../src/catalogue/load.js";
 import { BUNDLED_LENSES_DIR } from "../../src/config.js";
 import { createClaudeEngine } from "../../src/engines/claude/engine.js";
 import { createOfflineEngine } from "../../src/engines/offline/engine.js";
+import type { Logger } from "../../src/logger.js";
 import type { Engine } from "../../src/pipeline/ports.js";
 import { createDigestQueue, createDigestWorker } from "../../src/queue/digest.js";
 import { createDigestProcessor } from "../../src/queue/digest-processor.js";
@@ -32,6 +33,9 @@ import { FakeSlack } from "../fakes/slack.js";
 import { waitFor } from "./wait.js";
 
 export { waitFor } from "./wait.js";
+
+/** A logger for the real runtime (`start`) that drops every line. */
+export const quietLogger = { info() {}, warn() {}, error() {}, fatal() {}, debug() {} } as unknown as Logger;
 
 export const SIGNING_SECRET = "test-signing-secret-0123456789abcdef";
 export const BOT_TOKEN = "xoxb-test-token";
