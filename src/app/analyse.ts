@@ -81,7 +81,12 @@ export class AnalyseThread {
         ...(stream && { stream }),
         ...(job.assistantThread && { assistantThread: true }),
       },
-      { runId: job.runId, channel: job.channel, threadTs: job.threadTs },
+      {
+        runId: job.runId,
+        channel: job.channel,
+        threadTs: job.threadTs,
+        ...(job.teamId && { teamId: job.teamId }),
+      },
     );
   }
 

@@ -265,7 +265,7 @@ export function createSlackApp(options: SlackAppOptions): App {
           stream: { userId: run.userId, ...(run.teamId && { teamId: run.teamId }) },
         }),
       },
-      { runId: run.runId, channel: run.channel, threadTs },
+      { runId: run.runId, channel: run.channel, threadTs, ...(run.teamId && { teamId: run.teamId }) },
     );
 
   /**

@@ -98,6 +98,15 @@ function synthesisLine(s: Synthesis): string {
 /** What Slack answers when a message's table is refused (a workspace without tables, or a bad table). */
 const TABLE_REFUSED = new Set(["invalid_blocks", "invalid_attachments"]);
 
+/** Slack errors that say Slack is busy or broken right now, not that a feature is unavailable. */
+const SLACK_TRANSIENT = new Set([
+  "ratelimited",
+  "internal_error",
+  "fatal_error",
+  "service_unavailable",
+  "request_timeout",
+]);
+
 /** Pages of the thread read when looking for a message whose reply was lost. */
 const FIND_PAGES = 10;
 
@@ -121,6 +130,8 @@ export interface RunTarget {
   channel: string;
   /** The thread to post into; without it, messages are posted at the top of the channel (digests). */
   threadTs?: string;
+  /** The workspace, when Slack said: features it refused (streaming, tables) are remembered per workspace. */
+  teamId?: string;
 }
 
 /**
@@ -390,6 +401,8 @@ export class ThreadPublisher {
         ...m,
         attachments: m.attachments ?? [],
       }));
+    const team = this.#run.teamId;
+    if (!this.#tablesRefused && team) this.#tablesRefused = await this.#deps.store.refused(team, "table");
     if (!this.#tablesRefused) {
       const withTables = card(true);
       try {
@@ -399,6 +412,7 @@ export class ThreadPublisher {
         const hadTable = withTables.some((m) => m.attachments.length > 0);
         if (!(hadTable && err instanceof SlackError && TABLE_REFUSED.has(err.slackError ?? ""))) throw err;
         this.#tablesRefused = true;
+        if (team) await this.#deps.store.rememberRefusal(team, "table").catch(() => {});
       }
     }
     await this.publish("synthesis", card(false));
@@ -541,6 +555,11 @@ export class ThreadPublisher {
       await this.#finishIfOver(ts);
       return true;
     }
+    const team = this.#run.teamId;
+    if (team && (await store.refused(team, "stream"))) {
+      this.#streamOff = true;
+      return false;
+    }
     const claim = await store.claimSlot(runId, "status#0", owner, this.#deps.staleClaimMs ?? 15_000);
     if (claim.state !== "claimed") {
       this.#streamOff = true;
@@ -560,8 +579,12 @@ export class ThreadPublisher {
         }),
       );
       started = res.ts;
-    } catch {
-      // Streaming is not available here (plan, workspace, token): the ordinary message it is.
+    } catch (err) {
+      // Streaming is not available here (plan, workspace, token): the ordinary message it is, and
+      // for this workspace's next runs too. A busy or unreachable Slack says nothing about that.
+      if (team && err instanceof SlackError && err.slackError && !SLACK_TRANSIENT.has(err.slackError)) {
+        await store.rememberRefusal(team, "stream").catch(() => {});
+      }
     }
     if (!started) {
       this.#streamOff = true;

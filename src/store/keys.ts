@@ -32,6 +32,8 @@ export function keys(prefix: string) {
     digestPost: (digestId: string) => `${prefix}:digestpost:${digestId}`,
     /** hash: user id → "up" | "down", votes on one posted digest */
     digestFeedback: (digestId: string) => `${prefix}:digestpost:${digestId}:feedback`,
+    /** string: present while a workspace is known to refuse a Slack feature (`stream`, `table`); expires */
+    refused: (team: string, feature: string) => `${prefix}:refused:${team}:${feature}`,
     /** string: a workspace's (`T:<team>`) or organisation's (`E:<enterprise>`) installation, sealed (see `RedisInstallationStore`) */
     installation: (id: string) => `${prefix}:installation:${id}`,
     /** string: an OAuth state handed out by /slack/install (install options as JSON), single use, expiring */

@@ -332,8 +332,23 @@ export class RecordStore {
       if (owner !== null && owner !== team) continue;
       await this.#redis.del(k.run(id), k.slots(id), k.feedback(id), k.lock(id));
     }
-    for (const key of [...indexes, k.feedbackLog(team)]) await this.#redis.del(key);
+    const remembered = [k.refused(team, "stream"), k.refused(team, "table")];
+    for (const key of [...indexes, k.feedbackLog(team), ...remembered]) await this.#redis.del(key);
     return runIds.size;
+  }
+
+  /**
+   * Remembers for `ttlMs` (default 12 h) that a workspace refused a Slack feature (a streamed
+   * plan, a `table` block), so its next runs do not pay for a refused call each. Plans change
+   * rarely; after the memory expires the feature is tried again.
+   */
+  async rememberRefusal(team: string, feature: "stream" | "table", ttlMs = 12 * 3600_000): Promise<void> {
+    await this.#redis.set(this.#k.refused(team, feature), String(this.#now()), "PX", ttlMs);
+  }
+
+  /** Whether a workspace refused a Slack feature recently (see {@link rememberRefusal}). */
+  async refused(team: string, feature: "stream" | "table"): Promise<boolean> {
+    return (await this.#redis.exists(this.#k.refused(team, feature))) === 1;
   }
 
   /**

@@ -97,6 +97,22 @@ describe("progress as a streamed plan", () => {
     expect(status?.stream).toBeUndefined();
     expect(messageText(status as { text: string; blocks?: unknown[] })).toContain("✅ *Done*");
     expect(callsIn("chat.update", "C0NOSTREAM").some((c) => c.args.ts === statusTs)).toBe(true);
+    // The workspace's refusal is remembered: its next run does not ask again.
+    expect(await h.store.refused("T0TEST", "stream")).toBe(true);
+    const next = await run("C0NOSTREAM2");
+    expect(callsIn("chat.startStream", "C0NOSTREAM2")).toEqual([]);
+    expect(messageText(next.thread.find((m) => m.ts === next.statusTs) as { text: string })).toContain(
+      "✅ *Done*",
+    );
+    // Forgotten (as after its 12 hours), streaming is tried again.
+    await h.redis.del(h.store.keys.refused("T0TEST", "stream"));
+  });
+
+  it("a busy Slack is not remembered as a refusal", async () => {
+    h.slack.fail("chat.startStream", "ratelimited", { times: 1 });
+    await run("C0BUSY");
+    expect(callsIn("chat.startStream", "C0BUSY").map((c) => c.error)).toEqual(["ratelimited"]);
+    expect(await h.store.refused("T0TEST", "stream")).toBe(false);
   });
 
   it("a stream that breaks mid-run is stopped with what it has, and the status goes on as an edited message", async () => {

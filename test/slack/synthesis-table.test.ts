@@ -45,12 +45,12 @@ afterEach(() => {
 
 const client = () => new WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
 
-/** A run with a thread to post in, and a publisher for it. */
-async function publisherFor(runId: string) {
+/** A run with a thread to post in, and a publisher for it (in workspace `teamId`, when given). */
+async function publisherFor(runId: string, teamId?: string) {
   const { thread_ts } = slack.seedThread("C0TABLE", [{ user: "U0ASKER", text: "Dashboard stuck at 350 ms" }]);
   const publisher = new ThreadPublisher(
     { client: client(), store, catalogue, owner: `owner-${runId}` },
-    { runId, channel: "C0TABLE", threadTs: thread_ts },
+    { runId, channel: "C0TABLE", threadTs: thread_ts, ...(teamId && { teamId }) },
   );
   return { publisher, thread_ts };
 }
@@ -145,6 +145,33 @@ describe("publishing the synthesis", () => {
     expect(slack.calls("chat.update").length + slack.calls("chat.postMessage").length - before).toBe(
       posted.length,
     );
+  });
+
+  it("remembers a workspace's refusal, so its next runs post sections without asking again", async () => {
+    slack.tableBlocks = false;
+    const first = await publisherFor("run-table-3", "T0NOTABLES");
+    await first.publisher.synthesis(fullSynthesis());
+    expect(
+      slack
+        .calls()
+        .filter((c) => c.error)
+        .map((c) => c.error),
+    ).toEqual(["invalid_blocks"]);
+    expect(await store.refused("T0NOTABLES", "table")).toBe(true);
+    const second = await publisherFor("run-table-4", "T0NOTABLES");
+    await second.publisher.synthesis(fullSynthesis());
+    expect(slack.calls().filter((c) => c.error)).toHaveLength(1);
+    const posted = slack.thread("C0TABLE", second.thread_ts).slice(1);
+    expect(JSON.stringify(posted.map((m) => m.blocks))).toContain("*Mitigation*");
+    for (const m of posted) expect(m.attachments ?? []).toEqual([]);
+    // Another workspace still gets its table.
+    slack.tableBlocks = true;
+    const other = await publisherFor("run-table-5", "T0TABLES");
+    await other.publisher.synthesis(fullSynthesis());
+    const tables = slack
+      .thread("C0TABLE", other.thread_ts)
+      .flatMap((m) => (m.attachments ?? []) as { blocks: { type: string }[] }[]);
+    expect(tables.map((t) => t.blocks[0]?.type)).toEqual(["table"]);
   });
 });
 
