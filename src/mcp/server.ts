@@ -281,7 +281,7 @@ export function createLensMcpServer(options: LensMcpOptions): McpServer {
     {
       title: "Combine lens analyses into a plan",
       description:
-        "Step 3 of the lens pipeline. Takes the problem and the `analysis` objects that analyze_with_lens returned (one per lens) and combines them: with the claude engine a reframe, root cause, insights per lens, actions, trade-offs, validation and a constraint check; offline, the order to look at the lenses, the modes left out, the lens that would widen the view and the question to settle first.",
+        "Step 3 of the lens pipeline. Takes the problem and the `analysis` objects that analyze_with_lens returned (one per lens) and combines them. With the claude engine: the recommendation and the confidence in it, why each earlier attempt the problem names fell short, the options with their chance of reaching the target, a breakthrough path beside a feasibility check of every stated constraint, risks with mitigations, reframe, root cause, insights per lens, actions, trade-offs, validation, and the judge's rubric scores. Offline: the order to look at the lenses, the modes left out, the lens that would widen the view, the question to settle first, and the lens questions that probe each earlier attempt.",
       annotations: readOnly,
     },
     {
