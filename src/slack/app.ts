@@ -232,6 +232,8 @@ export function createSlackApp(options: SlackAppOptions): App {
       ...(options.metrics && { fetch: options.metrics.slackFetch() }),
     },
     logLevel: LogLevel.WARN,
+    // No listener reads Bolt's conversation store: skip its middleware on every request.
+    convoStore: false,
   });
 
   // Every Slack request, by kind, and whether its listener finished (it acked first either way).
