@@ -6,6 +6,7 @@ import type { Gaps, JourneyStep } from "../catalogue/graph.js";
 import type { Lens, Mode } from "../catalogue/schema.js";
 import { type Digest, periodLabel, refList, trend, usedIn } from "../digest/build.js";
 import {
+  CONSTRAINT_MARK,
   isFullSynthesis,
   type LensAnalysis,
   type ModelSynthesis,
@@ -73,8 +74,6 @@ export function renderAnalysis(a: LensAnalysis): string {
   });
   return lines.join("\n");
 }
-
-const CONSTRAINT_MARK = { respected: "✅", at_risk: "⚠️", violated: "❌", unknown: "❔" } as const;
 
 /** Rows as aligned text columns (for the risks table in a terminal). */
 function columns(rows: readonly (readonly string[])[], indent = "  "): string {

@@ -245,6 +245,14 @@ export const SynthesisOutput = z.object({
 });
 export type SynthesisOutput = z.infer<typeof SynthesisOutput>;
 
+/** How each constraint-check status is marked, in Slack and in the terminal alike. */
+export const CONSTRAINT_MARK: Record<SynthesisOutput["constraint_check"][number]["status"], string> = {
+  respected: "✅",
+  at_risk: "⚠️",
+  violated: "❌",
+  unknown: "❔",
+};
+
 /** The judge's rubric for a model synthesis, its 0-1 overall, and whether one refinement ran. */
 export interface SynthesisQuality {
   rubric: SynthesisRubric;

@@ -13,6 +13,7 @@
  */
 import type { ActionsBlock, Button, KnownBlock, TableBlock } from "@slack/types";
 import {
+  CONSTRAINT_MARK,
   type FollowUp,
   isFullSynthesis,
   type LensAnalysis,
@@ -275,13 +276,6 @@ export function lensCard(analysis: LensAnalysis, opts: LensCardOptions): SlackMe
 }
 
 // ---------- step 3: synthesis ----------
-
-const CONSTRAINT_MARK: Record<"respected" | "at_risk" | "violated" | "unknown", string> = {
-  respected: "✅",
-  at_risk: "⚠️",
-  violated: "❌",
-  unknown: "❔",
-};
 
 const LEVEL_MARK: Record<"high" | "medium" | "low", string> = { high: "🟢", medium: "🟡", low: "🔴" };
 const IMPACT_MARK: Record<"high" | "medium" | "low", string> = { high: "🔴", medium: "🟠", low: "🟡" };
