@@ -141,24 +141,18 @@ export function probeAttempts(
   onCards: ReadonlySet<string> = new Set(),
 ): NonNullable<OfflineSynthesis["attempts"]> {
   const used = new Set<string>();
-  const candidates = lenses.flatMap((lens, li) => [
-    ...lens.questions.map((text, i) => ({
-      lens,
-      li,
-      i,
-      kind: "question" as const,
-      text,
-      words: new Set(analyse(text)),
-    })),
-    ...lens.pitfalls.map((text, i) => ({
-      lens,
-      li,
-      i,
-      kind: "pitfall" as const,
-      text,
-      words: new Set(analyse(text)),
-    })),
-  ]);
+  const candidates = lenses.flatMap((lens, li) =>
+    (["question", "pitfall"] as const).flatMap((kind) =>
+      (kind === "question" ? lens.questions : lens.pitfalls).map((text, i) => ({
+        lens,
+        li,
+        i,
+        kind,
+        text,
+        words: new Set(analyse(text)),
+      })),
+    ),
+  );
   return attempts.map((a) => {
     // What was tried, without its verb ("added" would match every question about adding).
     const words = new Set(analyse(a.what));
