@@ -28,6 +28,7 @@ import { createSlackApp } from "../../src/slack/app.js";
 import { SingleWorkspace } from "../../src/slack/workspaces.js";
 import { DigestStore } from "../../src/store/digests.js";
 import { RecordStore } from "../../src/store/records.js";
+import { scanKeys } from "../../src/store/scan.js";
 import { FakeAnthropic } from "../fakes/anthropic.js";
 import { FakeSlack } from "../fakes/slack.js";
 import { waitFor } from "./wait.js";
@@ -245,11 +246,8 @@ export async function startHarness(
 
 /** Deletes the keys matching `pattern`, on every master of a cluster. */
 export async function deleteMatching(redis: RedisClient, pattern: string): Promise<void> {
-  const nodes = "nodes" in redis ? redis.nodes("master") : [redis];
-  for (const node of nodes) {
-    // One key per DEL: on a cluster, keys of different slots cannot share a command.
-    for (const key of await node.keys(pattern)) await redis.del(key);
-  }
+  // One key per DEL: on a cluster, keys of different slots cannot share a command.
+  for (const key of await scanKeys(redis, pattern)) await redis.del(key);
 }
 
 /**
