@@ -17,7 +17,7 @@ export interface Workspace {
 export interface Workspaces {
   /**
    * @throws LensbotError `slack_not_installed` (not retryable) when lensbot is not installed in
-   *   that team (any more).
+   *   that team (any more); `store_unavailable` (retryable) when the installation could not be read.
    */
   get(teamId: string | undefined): Promise<Workspace>;
 }
@@ -83,8 +83,16 @@ export class InstalledWorkspaces implements Workspaces {
     try {
       auth = await this.#authorize({ teamId, isEnterpriseInstall: false, enterpriseId: undefined });
     } catch (err) {
-      this.#byTeam.delete(teamId);
-      throw notInstalled(err);
+      // Bolt's authorize wraps what the installation store threw as `original`.
+      const cause = (err as { original?: unknown }).original ?? err;
+      if (cause instanceof LensbotError && cause.code === ErrorCode.SlackNotInstalled) {
+        this.#byTeam.delete(teamId);
+        throw notInstalled(err);
+      }
+      // Redis away for a moment is not an uninstall: the job is retried.
+      throw new LensbotError(ErrorCode.StoreUnavailable, "The installation could not be read just now.", {
+        cause: err,
+      });
     }
     if (!auth.botToken) throw notInstalled();
     const kept = this.#byTeam.get(teamId);

@@ -8,6 +8,7 @@ import type {
 } from "@slack/bolt";
 import { InvalidStateError } from "@slack/oauth";
 import type { Cluster, Redis } from "ioredis";
+import { ErrorCode, LensbotError } from "../errors.js";
 import { keys } from "./keys.js";
 
 /**
@@ -84,11 +85,16 @@ export class RedisInstallationStore implements InstallationStore {
     await this.#redis.set(key, this.#cipher.seal(JSON.stringify(installation), key));
   }
 
-  /** @throws Error when there is none (Bolt's authorize then refuses the request). */
+  /**
+   * @throws LensbotError `slack_not_installed` when there is none (Bolt's authorize then refuses
+   *   the request); what Redis or the cipher throws otherwise.
+   */
   async fetchInstallation(query: InstallationQuery<boolean>): Promise<Installation<"v1" | "v2", boolean>> {
     const key = this.#k.installation(installationId(query));
     const sealed = await this.#redis.get(key);
-    if (!sealed) throw new Error(`no installation for ${installationId(query)}`);
+    if (!sealed) {
+      throw new LensbotError(ErrorCode.SlackNotInstalled, `no installation for ${installationId(query)}`);
+    }
     return JSON.parse(this.#cipher.open(sealed, key)) as Installation<"v1" | "v2", boolean>;
   }
 

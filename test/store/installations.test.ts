@@ -1,8 +1,11 @@
 /** Installations sealed at rest and single-use OAuth states, on the real Redis. */
 import { randomBytes } from "node:crypto";
 import type { Installation } from "@slack/bolt";
+import { InstallProvider, LogLevel } from "@slack/oauth";
+import { WebClient } from "@slack/web-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectRedis, type RedisClient } from "../../src/runtime.js";
+import { InstalledWorkspaces } from "../../src/slack/workspaces.js";
 import { RedisInstallationStore, RedisStateStore, TokenCipher } from "../../src/store/installations.js";
 import { keys } from "../../src/store/keys.js";
 import { deleteMatching, REDIS_URL } from "../support/harness.js";
@@ -102,5 +105,40 @@ describe("RedisStateStore", () => {
     await expect(states.verifyStateParam(new Date(), "forged")).rejects.toThrow(
       /expired or was already used/,
     );
+  });
+});
+
+describe("InstalledWorkspaces (workers' tokens, through Bolt's InstallProvider)", () => {
+  const provider = (
+    installationStore:
+      | RedisInstallationStore
+      | { fetchInstallation(): Promise<never>; storeInstallation(): Promise<void> },
+  ) =>
+    new InstallProvider({
+      clientId: "1.2",
+      clientSecret: "s",
+      stateSecret: "x",
+      installationStore,
+      logLevel: LogLevel.ERROR,
+    });
+  const clientFor = (token: string) => new WebClient(token);
+
+  it("gives a team's client, refuses a team without an installation, and retries a store that failed", async () => {
+    const store = new RedisInstallationStore(redis, { prefix, key });
+    await store.storeInstallation(installation("TW", "xoxb-token-w"));
+    const workspaces = new InstalledWorkspaces(provider(store).authorize, clientFor);
+    const ws = await workspaces.get("TW");
+    expect(ws.botId).toBe("BTW");
+    expect(await workspaces.get("TW")).toBe(ws); // same token: the same client and name cache
+    await expect(workspaces.get("TNONE")).rejects.toMatchObject({
+      code: "slack_not_installed",
+      retryable: false,
+    });
+    const broken = {
+      fetchInstallation: () => Promise.reject(new Error("Connection is closed.")),
+      storeInstallation: () => Promise.resolve(),
+    };
+    const flaky = new InstalledWorkspaces(provider(broken).authorize, clientFor);
+    await expect(flaky.get("TW")).rejects.toMatchObject({ code: "store_unavailable", retryable: true });
   });
 });
