@@ -277,11 +277,11 @@ export class AnalyseThread {
     try {
       workspace = await this.#deps.workspaces.get(job.teamId);
     } catch (wsErr) {
+      if (!(wsErr instanceof LensbotError && wsErr.code === ErrorCode.SlackNotInstalled)) throw wsErr;
       // Uninstalled: no one in that workspace can be told any more.
       await this.#deps.store.setStatus(job.runId, "failed");
       this.#deps.logger.info(runFields(job), "run dropped: lensbot is not installed there");
-      if (wsErr instanceof LensbotError && wsErr.code === ErrorCode.SlackNotInstalled) return;
-      throw wsErr;
+      return;
     }
     const publisher = this.#publisher(job, owner, workspace);
     if (job.trigger === "follow_up") {
